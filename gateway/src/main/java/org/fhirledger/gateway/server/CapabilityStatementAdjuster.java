@@ -1,0 +1,63 @@
+package org.fhirledger.gateway.server;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.parser.DataFormatException;
+import ca.uhn.fhir.parser.IParser;
+import ca.uhn.fhir.rest.api.Constants;
+import ca.uhn.fhir.rest.api.EncodingEnum;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import org.hl7.fhir.r4.model.CapabilityStatement;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns the EHR's CapabilityStatement into the gateway's: the same resources, interactions, search
+ * parameters and operations (the gateway forwards them all), but the software and implementation
+ * describe the gateway and its base URL. Thread-safe.
+ */
+public final class CapabilityStatementAdjuster {
+
+  private static final Logger log = LoggerFactory.getLogger(CapabilityStatementAdjuster.class);
+
+  private final FhirContext fhirContext;
+  private final String softwareName;
+  private final String softwareVersion;
+
+  public CapabilityStatementAdjuster(FhirContext fhirContext, String softwareName, String softwareVersion) {
+    this.fhirContext = Objects.requireNonNull(fhirContext, "fhirContext");
+    this.softwareName = Objects.requireNonNull(softwareName, "softwareName");
+    this.softwareVersion = Objects.requireNonNull(softwareVersion, "softwareVersion");
+  }
+
+  /**
+   * Returns the adjusted CapabilityStatement in the encoding it came in, or the body unchanged when
+   * it is not a JSON or XML CapabilityStatement (the URL rewriting that follows still applies).
+   */
+  byte[] adjust(byte[] body, String contentType, String gatewayBase, RequestDetails request) {
+    EncodingEnum encoding = contentType == null ? null : EncodingEnum.forContentType(contentType);
+    if (encoding == null || encoding == EncodingEnum.RDF || encoding == EncodingEnum.NDJSON) {
+      return body;
+    }
+    IParser parser = encoding.newParser(fhirContext);
+    CapabilityStatement cs;
+    try {
+      cs = parser.parseResource(CapabilityStatement.class, new String(body, StandardCharsets.UTF_8));
+    } catch (DataFormatException | ClassCastException e) {
+      log.warn("The EHR's CapabilityStatement could not be parsed; passing it on unadjusted");
+      return body;
+    }
+    String upstreamSoftware = cs.getSoftware().hasName()
+        ? cs.getSoftware().getName() + (cs.getSoftware().hasVersion() ? " " + cs.getSoftware().getVersion() : "")
+        : "an EHR";
+    cs.getSoftware().setName(softwareName).setVersion(softwareVersion).setReleaseDateElement(null);
+    cs.getImplementation()
+        .setUrl(gatewayBase)
+        .setDescription("FHIR ledger gateway: every interaction is consent-checked and recorded on a "
+            + "tamper-evident ledger, then forwarded to " + upstreamSoftware);
+    boolean pretty = "true".equals(request.getParameters().get(Constants.PARAM_PRETTY) == null
+        ? null : request.getParameters().get(Constants.PARAM_PRETTY)[0]);
+    return parser.setPrettyPrint(pretty).encodeResourceToString(cs).getBytes(StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,39 @@
+package org.fhirledger.gateway.server;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.rest.server.RestfulServer;
+import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
+import ca.uhn.fhir.rest.server.method.BaseMethodBinding;
+import java.util.Objects;
+
+/**
+ * The gateway's FHIR R4 endpoint: a HAPI {@link RestfulServer} whose every interaction is answered
+ * by forwarding it to the EHR.
+ *
+ * <p>HAPI parses the request (resource type, id, version, operation, compartment, parameters),
+ * runs its interceptor pointcuts and turns exceptions into OperationOutcomes; instead of binding the
+ * request to an annotated provider method, {@link #determineResourceMethod} hands every request to
+ * one {@link ForwardingMethodBinding}, so the gateway supports whatever search parameters and
+ * operations the EHR supports, and passes the EHR's answers through unchanged except for URLs.
+ * Thread-safe once initialised, as any servlet.
+ */
+public final class GatewayRestfulServer extends RestfulServer {
+
+  private final transient ForwardingMethodBinding forwarding;
+
+  public GatewayRestfulServer(FhirContext fhirContext, InteractionForwarder forwarder) {
+    super(Objects.requireNonNull(fhirContext, "fhirContext"));
+    this.forwarding = new ForwardingMethodBinding(fhirContext, Objects.requireNonNull(forwarder, "forwarder"));
+  }
+
+  @Override
+  public BaseMethodBinding determineResourceMethod(RequestDetails requestDetails, String requestPath) {
+    String resourceName = requestDetails.getResourceName();
+    if (resourceName != null && !getFhirContext().getResourceTypes().contains(resourceName)) {
+      throw new ResourceNotFoundException("Unknown resource type '" + resourceName
+          + "': not a FHIR R4 resource type (see http://hl7.org/fhir/R4/resourcelist.html)");
+    }
+    return forwarding;
+  }
+}

@@ -1,0 +1,166 @@
+package org.fhirledger.gateway.server;
+
+import ca.uhn.fhir.rest.api.Constants;
+import ca.uhn.fhir.rest.api.RestOperationTypeEnum;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.rest.server.exceptions.UnclassifiedServerFailureException;
+import ca.uhn.fhir.rest.server.servlet.ServletRequestDetails;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.fhirledger.gateway.upstream.UpstreamFhirClient;
+import org.fhirledger.gateway.upstream.UpstreamRequest;
+import org.fhirledger.gateway.upstream.UpstreamResponse;
+import org.fhirledger.gateway.upstream.UpstreamTimeoutException;
+import org.fhirledger.gateway.upstream.UpstreamUnavailableException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends one FHIR interaction to the EHR and writes the EHR's answer back to the client: the same
+ * method, path, query, headers and body, with the gateway's base URL swapped for the EHR's on the
+ * way in and back on the way out. Thread-safe; holds no per-request state.
+ *
+ * <p>Failures to reach the EHR become FHIR errors: 503 when it cannot be reached, 504 when it does
+ * not answer in time, each with an OperationOutcome (raised as HAPI exceptions so that HAPI's
+ * exception handling renders them in the client's format).
+ */
+public final class InteractionForwarder {
+
+  private static final Logger log = LoggerFactory.getLogger(InteractionForwarder.class);
+
+  /** Request headers that describe the client's connection to the gateway, not the interaction. */
+  private static final Set<String> REQUEST_HEADERS_NOT_FORWARDED = Set.of(
+      "host", "connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer",
+      "transfer-encoding", "upgrade", "content-length", "content-encoding", "accept-encoding", "expect",
+      "authorization", "cookie", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+      "x-forwarded-port", "x-forwarded-prefix");
+
+  /** Response headers that describe the EHR's connection or identity, or that the gateway sets itself. */
+  private static final Set<String> RESPONSE_HEADERS_NOT_RETURNED = Set.of(
+      "connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "server",
+      "x-powered-by", "date", "x-request-id", "vary", "set-cookie", "strict-transport-security");
+
+  /** Response headers that carry URLs and must not reveal the EHR's address. */
+  private static final Set<String> URL_HEADERS = Set.of("location", "content-location", "link");
+
+  private final UpstreamFhirClient upstream;
+  private final BaseUrlRewriter rewriter;
+  private final CapabilityStatementAdjuster capabilityAdjuster;
+  private final boolean versionConflictAs412;
+
+  public InteractionForwarder(
+      UpstreamFhirClient upstream, CapabilityStatementAdjuster capabilityAdjuster, boolean versionConflictAs412) {
+    this.upstream = Objects.requireNonNull(upstream, "upstream");
+    this.rewriter = new BaseUrlRewriter(upstream.baseUrl());
+    this.capabilityAdjuster = Objects.requireNonNull(capabilityAdjuster, "capabilityAdjuster");
+    this.versionConflictAs412 = versionConflictAs412;
+  }
+
+  /**
+   * Forwards the interaction and writes the response. Called by HAPI through {@link
+   * ForwardingMethodBinding}; public only because HAPI invokes it reflectively.
+   *
+   * @return always null: the response has been written
+   */
+  public Object forward(RequestDetails requestDetails) throws IOException {
+    ServletRequestDetails request = (ServletRequestDetails) requestDetails;
+    String gatewayBase = request.getFhirServerBase();
+    UpstreamResponse response = exchange(toUpstream(request, gatewayBase));
+    writeResponse(request, response, gatewayBase);
+    return null;
+  }
+
+  private UpstreamRequest toUpstream(ServletRequestDetails request, String gatewayBase) {
+    HttpServletRequest servlet = request.getServletRequest();
+    Map<String, List<String>> headers = new LinkedHashMap<>();
+    for (String name : Collections.list(servlet.getHeaderNames())) {
+      String lower = name.toLowerCase(Locale.ROOT);
+      if (!REQUEST_HEADERS_NOT_FORWARDED.contains(lower)) {
+        headers.put(lower, Collections.list(servlet.getHeaders(name)));
+      }
+    }
+    headers.put("x-request-id", List.of(request.getRequestId()));
+
+    String path = "/" + request.getRequestPath();
+    String query = servlet.getQueryString();
+    String pathAndQuery = query == null || query.isEmpty() ? path : path + "?" + query;
+
+    byte[] body = new byte[0];
+    String method = servlet.getMethod().toUpperCase(Locale.ROOT);
+    if (!method.equals("GET") && !method.equals("HEAD") && !method.equals("DELETE")) {
+      // HAPI has already uncompressed a gzip body; the EHR gets it plain (the header is dropped above).
+      byte[] contents = request.loadRequestContents();
+      body = rewriter.toUpstream(contents == null ? new byte[0] : contents, servlet.getContentType(), gatewayBase);
+    }
+    return new UpstreamRequest(method, pathAndQuery, headers, body);
+  }
+
+  private UpstreamResponse exchange(UpstreamRequest request) {
+    try {
+      return upstream.exchange(request);
+    } catch (UpstreamUnavailableException e) {
+      log.warn("EHR unreachable for a {} request: {}", request.method(), e.getClass().getSimpleName());
+      throw new UnclassifiedServerFailureException(503,
+          "The EHR behind this gateway could not be reached, so the request was not completed. "
+              + "Try again later; if it persists, ask the gateway's operators to check the EHR connection.");
+    } catch (UpstreamTimeoutException e) {
+      log.warn("EHR timed out for a {} request", request.method());
+      String advice = request.idempotentRead()
+          ? "Try again later, or narrow the request (for example a smaller _count)."
+          : "The change may or may not have been applied: read the resource before you retry.";
+      throw new UnclassifiedServerFailureException(504,
+          "The EHR behind this gateway did not answer in time. " + advice);
+    }
+  }
+
+  private void writeResponse(ServletRequestDetails request, UpstreamResponse response, String gatewayBase)
+      throws IOException {
+    HttpServletResponse servlet = request.getServletResponse();
+    String contentType = response.header("content-type").orElse(null);
+    byte[] body = response.body();
+
+    int status = response.status();
+    if (status == 409 && versionConflictAs412 && isStaleVersionConflict(request, body)) {
+      // HAPI's JPA server answers a stale If-Match with 409 (HAPI-0989); FHIR R4 http.html#concurrency says 412.
+      status = 412;
+    }
+    if (status == 200 && Interactions.classify(request) == RestOperationTypeEnum.METADATA) {
+      body = capabilityAdjuster.adjust(body, contentType, gatewayBase, request);
+    }
+    body = rewriter.toGateway(body, contentType, gatewayBase);
+
+    servlet.setStatus(status);
+    for (Map.Entry<String, List<String>> header : response.headers().entrySet()) {
+      String name = header.getKey();
+      if (RESPONSE_HEADERS_NOT_RETURNED.contains(name)) {
+        continue;
+      }
+      for (String value : header.getValue()) {
+        servlet.addHeader(name, URL_HEADERS.contains(name) ? rewriter.toGateway(value, gatewayBase) : value);
+      }
+    }
+    if (body.length > 0 && !request.getServletRequest().getMethod().equals("HEAD")) {
+      servlet.setContentLength(body.length);
+      servlet.getOutputStream().write(body);
+    }
+    servlet.flushBuffer();
+  }
+
+  private static boolean isStaleVersionConflict(ServletRequestDetails request, byte[] body) {
+    if (request.getHeader(Constants.HEADER_IF_MATCH) == null) {
+      return false;
+    }
+    String text = new String(body, StandardCharsets.UTF_8);
+    return text.contains("HAPI-0989");
+  }
+
+}
