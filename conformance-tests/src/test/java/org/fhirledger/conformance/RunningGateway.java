@@ -1,0 +1,68 @@
+package org.fhirledger.conformance;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.fhirledger.gateway.GatewayApplication;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.web.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/** One gateway started in-process on a random port. */
+public final class RunningGateway implements AutoCloseable {
+
+  private final ConfigurableApplicationContext context;
+  private final String baseUrl;
+
+  private RunningGateway(ConfigurableApplicationContext context) {
+    this.context = context;
+    int port = ((WebServerApplicationContext) context).getWebServer().getPort();
+    if (port <= 0 || port == 8080) {
+      throw new IllegalStateException("gateway did not start on a random port: " + port);
+    }
+    this.baseUrl = "http://localhost:" + port + "/fhir";
+  }
+
+  /** Starts a gateway with its data under {@code dataDir} and the given extra {@code key=value} properties. */
+  public static RunningGateway start(Path dataDir, String... properties) {
+    List<String> props = new ArrayList<>(List.of(
+        "server.port=0",
+        "gateway.data-dir=" + dataDir.toAbsolutePath(),
+        "spring.main.register-shutdown-hook=false",
+        "spring.jmx.enabled=false"));
+    props.addAll(List.of(properties));
+    // As command-line arguments: default properties (SpringApplicationBuilder.properties) rank below the
+    // gateway's application.yml, so server.port=0 and gateway.data-dir there would be silently ignored.
+    ConfigurableApplicationContext ctx = new SpringApplicationBuilder(GatewayApplication.class)
+        .run(props.stream().map(p -> "--" + p).toArray(String[]::new));
+    return new RunningGateway(ctx);
+  }
+
+  /** A fresh directory under {@code target/conformance-data}. */
+  public static Path newDataDir(String prefix) {
+    try {
+      Path root = Path.of("target", "conformance-data").toAbsolutePath();
+      Files.createDirectories(root);
+      return Files.createTempDirectory(root, prefix + "-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The gateway's FHIR base, {@code http://localhost:<port>/fhir}. */
+  public String baseUrl() {
+    return baseUrl;
+  }
+
+  public <T> T bean(Class<T> type) {
+    return context.getBean(type);
+  }
+
+  @Override
+  public void close() {
+    context.close();
+  }
+}
