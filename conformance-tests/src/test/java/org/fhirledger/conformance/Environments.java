@@ -38,6 +38,9 @@ public final class Environments {
       RunningGateway gw = RunningGateway.start(RunningGateway.newDataDir("gw-remote"),
           "gateway.upstream.base-url=" + ehr.baseUrl());
       OPEN.push(gw);
+      if (gw.hasBean(SandboxEhr.class)) {
+        throw new IllegalStateException("a gateway with gateway.upstream.base-url set started an embedded sandbox EHR");
+      }
       remote = new Target("remote EHR", gw.baseUrl(), ehr.baseUrl());
     }
     return remote;

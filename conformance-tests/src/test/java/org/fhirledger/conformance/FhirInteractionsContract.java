@@ -166,6 +166,8 @@ abstract class FhirInteractionsContract extends ConformanceSupport {
     assertTrue(location.startsWith(base() + "/Patient/"), "Location at the gateway: " + location);
     assertTrue(location.contains("/_history/1"), location);
     assertEquals("W/\"1\"", r.header("ETag").orElse(null));
+    r.header("Content-Location").ifPresent(cl ->
+        assertTrue(cl.startsWith(base() + "/Patient/"), "Content-Location at the gateway: " + cl));
     IdType id = new IdType(location);
     assertEquals("Create", gw().read().resource(Patient.class).withId(id.getIdPart()).execute()
         .getNameFirstRep().getFamily());
@@ -445,6 +447,19 @@ abstract class FhirInteractionsContract extends ConformanceSupport {
     assertEquals(List.of("Patient/" + patient.getIdPart()), ids(result, Patient.class));
     assertEquals(List.of("Observation/" + obs.getIdPart()), ids(result, Observation.class));
     assertBundleUrlsAtGateway(result);
+  }
+
+  @Test
+  void search_patientCompartment_findsObservations() {
+    IdType patient = createPatient(newPatient(unique(), "Compartment", "Cam"));
+    IdType obs = createObservation(patient, "compartment");
+
+    RawHttp.Response r = target().gatewayHttp().get(base() + "/Patient/" + patient.getIdPart() + "/Observation");
+
+    assertEquals(200, r.status(), r.text());
+    Bundle b = json().parseResource(Bundle.class, r.text());
+    assertEquals(List.of("Observation/" + obs.getIdPart()), ids(b, Observation.class));
+    assertBundleUrlsAtGateway(b);
   }
 
   @Test
@@ -872,6 +887,17 @@ abstract class FhirInteractionsContract extends ConformanceSupport {
     assertEquals(0x1f, r.raw()[0] & 0xff);
     assertEquals(0x8b, r.raw()[1] & 0xff);
     assertEquals(6, json().parseResource(Bundle.class, r.text()).getEntry().size());
+  }
+
+  @Test
+  void read_acceptGzipSmallBody_notCompressed() {
+    IdType id = createPatient(newPatient(unique(), "Tiny", "Tim"));
+
+    RawHttp.Response r = target().gatewayHttp().get(base() + "/Patient/" + id.getIdPart(), "Accept-Encoding", "gzip");
+
+    assertEquals(200, r.status());
+    assertTrue(r.body().length < 1024, "a small resource: " + r.body().length);
+    assertTrue(r.header("Content-Encoding").isEmpty(), "bodies under 1 KB are sent plain");
   }
 
   @Test

@@ -48,6 +48,10 @@ public final class LeakGuard {
     String lower = text.toLowerCase(Locale.ROOT);
     for (String f : forbidden) {
       int at = lower.indexOf(f);
+      // host:4711 must not match host:47110
+      while (at >= 0 && at + f.length() < lower.length() && Character.isDigit(lower.charAt(at + f.length()))) {
+        at = lower.indexOf(f, at + 1);
+      }
       if (at >= 0) {
         String excerpt = text.substring(Math.max(0, at - 80), Math.min(text.length(), at + f.length() + 80));
         String message = "EHR address " + f + " leaked in " + where + ": ..." + excerpt + "...";

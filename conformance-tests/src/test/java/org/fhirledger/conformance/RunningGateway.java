@@ -57,6 +57,11 @@ public final class RunningGateway implements AutoCloseable {
     return baseUrl;
   }
 
+  /** True if the gateway's context holds a bean of this type (e.g. the embedded SandboxEhr). */
+  public boolean hasBean(Class<?> type) {
+    return context.getBeanNamesForType(type).length > 0;
+  }
+
   public <T> T bean(Class<T> type) {
     return context.getBean(type);
   }

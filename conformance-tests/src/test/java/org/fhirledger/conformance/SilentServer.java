@@ -62,15 +62,26 @@ final class SilentServer implements AutoCloseable {
         head.write(b);
         state = (b == '\r' && (state == 0 || state == 2)) || (b == '\n' && (state == 1 || state == 3)) ? state + 1 : 0;
         if (state == 4) {
-          heads.add(head.toString(StandardCharsets.ISO_8859_1));
+          String text = head.toString(StandardCharsets.ISO_8859_1);
+          heads.add(text);
           head.reset();
           state = 0;
-          // The body (if any) is read as if it were the next head; harmless, nothing is ever answered.
+          in.skipNBytes(contentLength(text)); // so that a next request on this connection starts a new head
         }
       }
     } catch (IOException e) {
       // The client gave up (its read timeout) or we closed: either way, done.
     }
+  }
+
+  private static long contentLength(String head) {
+    for (String line : head.split("\r\n")) {
+      int colon = line.indexOf(':');
+      if (colon > 0 && line.substring(0, colon).trim().equalsIgnoreCase("content-length")) {
+        return Long.parseLong(line.substring(colon + 1).trim());
+      }
+    }
+    return 0;
   }
 
   @Override
