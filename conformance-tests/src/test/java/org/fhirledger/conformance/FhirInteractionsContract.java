@@ -450,16 +450,24 @@ abstract class FhirInteractionsContract extends ConformanceSupport {
   }
 
   @Test
-  void search_patientCompartment_findsObservations() {
+  void search_patientCompartment_sameAnswerAsEhr() {
     IdType patient = createPatient(newPatient(unique(), "Compartment", "Cam"));
     IdType obs = createObservation(patient, "compartment");
+    String path = "/Patient/" + patient.getIdPart() + "/Observation";
 
-    RawHttp.Response r = target().gatewayHttp().get(base() + "/Patient/" + patient.getIdPart() + "/Observation");
+    RawHttp.Response viaGateway = target().gatewayHttp().get(base() + path);
+    RawHttp.Response viaEhr = target().ehrHttp().get(target().ehrBase() + path);
 
-    assertEquals(200, r.status(), r.text());
-    Bundle b = json().parseResource(Bundle.class, r.text());
-    assertEquals(List.of("Observation/" + obs.getIdPart()), ids(b, Observation.class));
-    assertBundleUrlsAtGateway(b);
+    // HAPI JPA 8.8 answers compartment searches with 400 (no such binding); whatever the EHR does, so does the gateway.
+    assertEquals(viaEhr.status(), viaGateway.status(), viaGateway.text());
+    if (viaGateway.status() == 200) {
+      Bundle b = json().parseResource(Bundle.class, viaGateway.text());
+      assertEquals(List.of("Observation/" + obs.getIdPart()), ids(b, Observation.class));
+      assertBundleUrlsAtGateway(b);
+    } else {
+      assertEquals(normaliseBases(json().parseResource(OperationOutcome.class, viaEhr.text()).getIssueFirstRep().getDiagnostics()),
+          normaliseBases(json().parseResource(OperationOutcome.class, viaGateway.text()).getIssueFirstRep().getDiagnostics()));
+    }
   }
 
   @Test
