@@ -136,6 +136,21 @@ abstract class FhirInteractionsContract extends ConformanceSupport {
   }
 
   @Test
+  void read_ifNoneMatchCurrentEtag_sameConditionalAnswerAsEhr() {
+    IdType id = createPatient(newPatient(unique(), "NoneMatch", "Nils"));
+    String path = "/Patient/" + id.getIdPart();
+
+    RawHttp.Response viaGateway = target().gatewayHttp().get(base() + path, "If-None-Match", "W/\"1\"");
+    RawHttp.Response viaEhr = target().ehrHttp().get(target().ehrBase() + path, "If-None-Match", "W/\"1\"");
+    RawHttp.Response changed = target().gatewayHttp().get(base() + path, "If-None-Match", "W/\"99\"");
+
+    assertEquals(viaEhr.status(), viaGateway.status());
+    assertEquals(304, viaGateway.status(), "HAPI answers a matching If-None-Match with 304 Not Modified");
+    assertEquals(0, viaGateway.body().length);
+    assertEquals(200, changed.status());
+  }
+
+  @Test
   void vread_olderVersion_returnsThatVersion() {
     IdType id = createPatient(newPatient(unique(), "Before", "Vera"));
     Patient p = gw().read().resource(Patient.class).withId(id.getIdPart()).execute();

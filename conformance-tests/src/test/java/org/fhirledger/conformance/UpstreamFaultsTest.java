@@ -109,6 +109,24 @@ class UpstreamFaultsTest {
     assertEquals(1, probes.size(), "a POST that timed out is never retried; the EHR saw: " + probes);
   }
 
+  @Test
+  void search_formEncodedPost_reachesEhrWithItsBody() {
+    String probe = ConformanceSupport.unique();
+    byte[] form = ("identifier=" + ID_SYSTEM + "%7C" + probe).getBytes(StandardCharsets.UTF_8);
+
+    RawHttp.Response r = hungHttp.send("POST", hungGateway.baseUrl() + "/Patient/_search",
+        "application/x-www-form-urlencoded", form, "Accept", JSON, "X-Conformance-Probe", probe);
+
+    assertEquals(504, r.status(), r.text());
+    List<String> seen = silent.heads().stream()
+        .filter(h -> h.toLowerCase().contains(probe.toLowerCase()))
+        .toList();
+    assertEquals(1, seen.size(), "sent once: " + seen);
+    assertTrue(seen.get(0).toLowerCase().contains("content-length: " + form.length),
+        "the EHR must get the form body (" + form.length + " bytes) that carries the search parameters; it got: "
+            + seen.get(0));
+  }
+
   // ---------------------------------------------------------------- EHR unreachable: 503
 
   @Test
