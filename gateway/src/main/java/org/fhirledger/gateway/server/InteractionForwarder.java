@@ -8,6 +8,7 @@ import ca.uhn.fhir.rest.server.servlet.ServletRequestDetails;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -99,6 +100,11 @@ public final class InteractionForwarder {
     if (!method.equals("GET") && !method.equals("HEAD") && !method.equals("DELETE")) {
       // HAPI has already uncompressed a gzip body; the EHR gets it plain (the header is dropped above).
       byte[] contents = request.loadRequestContents();
+      if ((contents == null || contents.length == 0) && isForm(servlet.getContentType()) && query == null) {
+        // The servlet container parsed (and so consumed) a form-encoded _search body for HAPI's
+        // parameter map; rebuild it from the parameters it yielded.
+        contents = formEncode(request.getParameters());
+      }
       body = rewriter.toUpstream(contents == null ? new byte[0] : contents, servlet.getContentType(), gatewayBase);
     }
     return new UpstreamRequest(method, pathAndQuery, headers, body);
@@ -119,6 +125,12 @@ public final class InteractionForwarder {
           : "The change may or may not have been applied: read the resource before you retry.";
       throw new UnclassifiedServerFailureException(504,
           "The EHR behind this gateway did not answer in time. " + advice);
+    } catch (RuntimeException e) {
+      // A fault in the gateway's own client code: log it for the operators, tell the client no more.
+      log.error("Forwarding a {} request failed", request.method(), e);
+      throw new UnclassifiedServerFailureException(502,
+          "The gateway failed while exchanging this request with the EHR; the failure is logged under "
+              + "this response's X-Request-ID.");
     }
   }
 
@@ -153,6 +165,25 @@ public final class InteractionForwarder {
       servlet.getOutputStream().write(body);
     }
     servlet.flushBuffer();
+  }
+
+  private static boolean isForm(String contentType) {
+    return contentType != null
+        && contentType.toLowerCase(Locale.ROOT).startsWith(Constants.CT_X_FORM_URLENCODED);
+  }
+
+  private static byte[] formEncode(Map<String, String[]> parameters) {
+    StringBuilder sb = new StringBuilder();
+    parameters.forEach((name, values) -> {
+      for (String value : values) {
+        if (sb.length() > 0) {
+          sb.append('&');
+        }
+        sb.append(URLEncoder.encode(name, StandardCharsets.UTF_8)).append('=')
+            .append(URLEncoder.encode(value, StandardCharsets.UTF_8));
+      }
+    });
+    return sb.toString().getBytes(StandardCharsets.UTF_8);
   }
 
   private static boolean isStaleVersionConflict(ServletRequestDetails request, byte[] body) {
