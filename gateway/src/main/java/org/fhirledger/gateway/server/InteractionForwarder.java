@@ -151,6 +151,8 @@ public final class InteractionForwarder {
     body = rewriter.toGateway(body, contentType, gatewayBase);
 
     servlet.setStatus(status);
+    // Headers that HAPI and the gateway's interceptors queued on HAPI's response (X-Request-ID, ...).
+    request.getResponse().getHeaders().forEach((name, values) -> values.forEach(v -> servlet.addHeader(name, v)));
     for (Map.Entry<String, List<String>> header : response.headers().entrySet()) {
       String name = header.getKey();
       if (RESPONSE_HEADERS_NOT_RETURNED.contains(name)) {
