@@ -392,4 +392,34 @@ abstract class LedgerContractTest {
     LedgerVerificationException e = assertThrows(LedgerVerificationException.class, this::open);
     assertTrue(e.getMessage().contains("refusing to sign"), e.getMessage());
   }
+
+  // ---- pseudonyms: secrets live off-ledger in the same database ----
+
+  @Test
+  void pseudonymFor_samePatient_isStableAndDiffersBetweenPatients() throws Exception {
+    var store = org.fhirledger.ledger.jdbc.JdbcPatientSecretStore.open(TestDatabase.dataSource(url), CLOCK,
+        new SecureRandom());
+    var p = new org.fhirledger.ledger.entry.Pseudonymizer(store);
+    assertEquals(p.pseudonymFor("Patient/1"), p.pseudonymFor("Patient/1"));
+    assertTrue(!p.pseudonymFor("Patient/1").equals(p.pseudonymFor("Patient/2")));
+    assertEquals(p.pseudonymFor("Patient/1"), p.existingPseudonym("Patient/1").orElseThrow());
+  }
+
+  @Test
+  void erase_patientSecret_makesOldPseudonymUnlinkable() throws Exception {
+    var store = org.fhirledger.ledger.jdbc.JdbcPatientSecretStore.open(TestDatabase.dataSource(url), CLOCK,
+        new SecureRandom());
+    var p = new org.fhirledger.ledger.entry.Pseudonymizer(store);
+    var before = p.pseudonymFor("Patient/9");
+    assertTrue(store.erase("Patient/9"));
+    assertTrue(p.existingPseudonym("Patient/9").isEmpty());
+    assertTrue(!before.equals(p.pseudonymFor("Patient/9")), "a new secret must give a new pseudonym");
+    assertTrue(p.pseudonymFor("Patient/10") != null);
+    try (java.sql.Connection c = TestDatabase.dataSource(url).getConnection();
+        java.sql.Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM ledger_patient_secret WHERE patient_ref = 'Patient/9'")) {
+      rs.next();
+      assertEquals(1, rs.getInt(1), "only the new secret remains");
+    }
+  }
 }

@@ -19,7 +19,6 @@ import org.fhirledger.ledger.LedgerStorage;
 import org.fhirledger.ledger.LedgerUnavailableException;
 import org.fhirledger.ledger.tiles.EntryBundles;
 import org.fhirledger.ledger.tiles.Tiles;
-import org.flywaydb.core.Flyway;
 import org.h2.jdbcx.JdbcDataSource;
 
 /**
@@ -67,16 +66,7 @@ public final class JdbcLedgerStorage implements LedgerStorage {
   public static JdbcLedgerStorage open(DataSource dataSource, Clock clock) throws LedgerUnavailableException {
     Objects.requireNonNull(dataSource, "dataSource");
     Objects.requireNonNull(clock, "clock");
-    try {
-      Flyway.configure()
-          .dataSource(dataSource)
-          .locations("classpath:db/ledger")
-          .table("ledger_schema_history")
-          .load()
-          .migrate();
-    } catch (RuntimeException e) {
-      throw new LedgerUnavailableException("cannot migrate the ledger schema: " + e.getMessage(), e);
-    }
+    Migrations.migrate(dataSource);
     return new JdbcLedgerStorage(dataSource, clock);
   }
 
