@@ -49,7 +49,7 @@ public final class NoteSigner {
     if (!s.startsWith(PREFIX)) {
       throw new IllegalArgumentException("signer key must start with PRIVATE+KEY+");
     }
-    String[] parts = s.substring(PREFIX.length()).split("\\+", -1);
+    String[] parts = s.substring(PREFIX.length()).split("\\+", 3);
     if (parts.length != 3) {
       throw new IllegalArgumentException("signer key must be PRIVATE+KEY+<name>+<hex id>+<base64 key>");
     }

@@ -40,7 +40,7 @@ public final class NoteVerifier {
    */
   public static NoteVerifier parse(String vkey) {
     Objects.requireNonNull(vkey, "vkey");
-    String[] parts = vkey.strip().split("\\+", -1);
+    String[] parts = vkey.strip().split("\\+", 3);
     if (parts.length != 3) {
       throw new IllegalArgumentException("verifier key must be <name>+<hex key id>+<base64 key>");
     }
