@@ -17,7 +17,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.Optional;
+import org.fhirledger.gateway.ledger.InteractionRecorder;
 import org.fhirledger.gateway.upstream.UpstreamFhirClient;
+import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.fhirledger.gateway.upstream.UpstreamRequest;
 import org.fhirledger.gateway.upstream.UpstreamResponse;
 import org.fhirledger.gateway.upstream.UpstreamTimeoutException;
@@ -57,9 +60,11 @@ public final class InteractionForwarder {
   private final BaseUrlRewriter rewriter;
   private final CapabilityStatementAdjuster capabilityAdjuster;
   private final boolean versionConflictAs412;
+  private final InteractionRecorder recorder;
 
-  public InteractionForwarder(
-      UpstreamFhirClient upstream, CapabilityStatementAdjuster capabilityAdjuster, boolean versionConflictAs412) {
+  public InteractionForwarder(UpstreamFhirClient upstream, CapabilityStatementAdjuster capabilityAdjuster,
+      boolean versionConflictAs412, InteractionRecorder recorder) {
+    this.recorder = Objects.requireNonNull(recorder, "recorder");
     this.upstream = Objects.requireNonNull(upstream, "upstream");
     this.rewriter = new BaseUrlRewriter(upstream.baseUrl());
     this.capabilityAdjuster = Objects.requireNonNull(capabilityAdjuster, "capabilityAdjuster");
@@ -75,8 +80,15 @@ public final class InteractionForwarder {
   public Object forward(RequestDetails requestDetails) throws IOException {
     ServletRequestDetails request = (ServletRequestDetails) requestDetails;
     String gatewayBase = request.getFhirServerBase();
-    UpstreamResponse response = exchange(toUpstream(request, gatewayBase));
-    writeResponse(request, response, gatewayBase);
+    RestOperationTypeEnum operation = Interactions.classify(request);
+    UpstreamRequest upstreamRequest = toUpstream(request, gatewayBase);
+    if (Interactions.isWrite(request, operation)) {
+      // Fail closed: a write the ledger cannot record is never forwarded.
+      long intent = recorder.recordIntent(request, operation);
+      request.getUserData().put(FailedInteractionRecorder.INTENT_KEY, intent);
+    }
+    UpstreamResponse response = exchange(upstreamRequest);
+    writeResponse(request, operation, response, gatewayBase);
     return null;
   }
 
@@ -134,7 +146,8 @@ public final class InteractionForwarder {
     }
   }
 
-  private void writeResponse(ServletRequestDetails request, UpstreamResponse response, String gatewayBase)
+  private void writeResponse(
+      ServletRequestDetails request, RestOperationTypeEnum operation, UpstreamResponse response, String gatewayBase)
       throws IOException {
     HttpServletResponse servlet = request.getServletResponse();
     String contentType = response.header("content-type").orElse(null);
@@ -145,10 +158,19 @@ public final class InteractionForwarder {
       // HAPI's JPA server answers a stale If-Match with 409 (HAPI-0989); FHIR R4 http.html#concurrency says 412.
       status = 412;
     }
-    if (status == 200 && Interactions.classify(request) == RestOperationTypeEnum.METADATA) {
+    if (status == 200 && operation == RestOperationTypeEnum.METADATA) {
       body = capabilityAdjuster.adjust(body, contentType, gatewayBase, request);
     }
     body = rewriter.toGateway(body, contentType, gatewayBase);
+
+    // Fail closed: nothing leaves the gateway before its ledger entry is durable.
+    Long intent = (Long) request.getUserData().get(FailedInteractionRecorder.INTENT_KEY);
+    String location = response.header("content-location").or(() -> response.header("location")).orElse(null);
+    long ledgerIndex = recorder.recordAnswered(request, operation, intent, status, body, contentType,
+        location == null ? null : rewriter.toGateway(location, gatewayBase),
+        versionedUrl -> storedVersion(versionedUrl, gatewayBase));
+    request.getUserData().put(FailedInteractionRecorder.RECORDED_KEY, Boolean.TRUE);
+    request.getResponse().addHeader(InteractionRecorder.HEADER, Long.toString(ledgerIndex));
 
     servlet.setStatus(status);
     // Headers that HAPI and the gateway's interceptors queued on HAPI's response (X-Request-ID, ...).
@@ -167,6 +189,22 @@ public final class InteractionForwarder {
       servlet.getOutputStream().write(body);
     }
     servlet.flushBuffer();
+  }
+
+  /** Reads the version a write stored, for its ledger digest, when the EHR's answer did not include it. */
+  private Optional<IBaseResource> storedVersion(String versionedUrl, String gatewayBase) {
+    String base = gatewayBase.endsWith("/") ? gatewayBase : gatewayBase + "/";
+    if (!versionedUrl.startsWith(base)) {
+      return Optional.empty();
+    }
+    UpstreamResponse read = exchange(new UpstreamRequest("GET", "/" + versionedUrl.substring(base.length()),
+        Map.of("accept", List.of("application/fhir+json")), new byte[0]));
+    if (read.status() != 200) {
+      return Optional.empty();
+    }
+    String contentType = read.header("content-type").orElse("application/fhir+json");
+    byte[] body = rewriter.toGateway(read.body(), contentType, gatewayBase);
+    return recorder.parse(body, contentType);
   }
 
   private static boolean isForm(String contentType) {
