@@ -34,7 +34,7 @@ final class SilentServer implements AutoCloseable {
     return "http://127.0.0.1:" + server.getLocalPort() + "/fhir";
   }
 
-  /** The request heads received so far (request line and headers). */
+  /** The requests received so far: request line, headers, blank line, body. */
   List<String> heads() {
     return List.copyOf(heads);
   }
@@ -63,10 +63,11 @@ final class SilentServer implements AutoCloseable {
         state = (b == '\r' && (state == 0 || state == 2)) || (b == '\n' && (state == 1 || state == 3)) ? state + 1 : 0;
         if (state == 4) {
           String text = head.toString(StandardCharsets.ISO_8859_1);
-          heads.add(text);
           head.reset();
           state = 0;
-          in.skipNBytes(contentLength(text)); // so that a next request on this connection starts a new head
+          // Read the body too, so that a next request on this connection starts a new head.
+          byte[] body = in.readNBytes((int) contentLength(text));
+          heads.add(text + new String(body, StandardCharsets.UTF_8));
         }
       }
     } catch (IOException e) {

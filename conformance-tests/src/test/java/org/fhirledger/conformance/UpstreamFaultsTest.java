@@ -122,9 +122,10 @@ class UpstreamFaultsTest {
         .filter(h -> h.toLowerCase().contains(probe.toLowerCase()))
         .toList();
     assertEquals(1, seen.size(), "sent once: " + seen);
-    assertTrue(seen.get(0).toLowerCase().contains("content-length: " + form.length),
-        "the EHR must get the form body (" + form.length + " bytes) that carries the search parameters; it got: "
-            + seen.get(0));
+    String request = seen.get(0);
+    String body = java.net.URLDecoder.decode(request.substring(request.indexOf("\r\n\r\n") + 4), StandardCharsets.UTF_8);
+    assertEquals("identifier=" + ID_SYSTEM + "|" + probe, body,
+        "the EHR must get the form body that carries the search parameters; it got: " + request);
   }
 
   // ---------------------------------------------------------------- EHR unreachable: 503
