@@ -33,6 +33,10 @@ public final class LeakGuard {
       f.add("localhost:" + port);
       f.add("[::1]:" + port);
     }
+    // Also as it appears percent-encoded inside another URL's query (e.g. a paging link parameter).
+    for (String plain : List.copyOf(f)) {
+      f.add(plain.replace(":", "%3a").replace("[", "%5b").replace("]", "%5d"));
+    }
     this.forbidden = List.copyOf(f.stream().distinct().toList());
   }
 

@@ -53,7 +53,8 @@ class LeakGuardSelfTest {
     guard.check("a header", "http://localhost:8080/fhir/Patient/1");
     guard.checkBody("a body", "{\"url\":\"http://127.0.0.1:47110/fhir\"}".getBytes());
 
-    assertEquals(3, guard.forbidden().size());
+    assertEquals(6, guard.forbidden().size());
     guard.assertNoViolations();
+    assertThrows(AssertionError.class, () -> guard.check("a link", "http://gw/fhir?next=http%3A%2F%2F127.0.0.1%3A4711%2Ffhir"));
   }
 }
