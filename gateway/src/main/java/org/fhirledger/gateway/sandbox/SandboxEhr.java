@@ -146,7 +146,10 @@ public final class SandboxEhr implements AutoCloseable {
   /** The address the HTTP connector is bound to (host 127.0.0.1). */
   InetSocketAddress boundAddress() {
     Object address = tomcat.getConnector().getProperty("address");
-    return new InetSocketAddress(String.valueOf(address), port);
+    if (address instanceof java.net.InetAddress inet) {
+      return new InetSocketAddress(inet, port);
+    }
+    return new InetSocketAddress(String.valueOf(address).replaceFirst("^.*/", ""), port);
   }
 
   Path databaseDirectory() {
