@@ -45,7 +45,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Exercises a real sandbox EHR over real HTTP. No fixed ports, no sleeps. */
-@Timeout(value = 5, unit = TimeUnit.MINUTES)
+@Timeout(value = 10, unit = TimeUnit.MINUTES) // generous: CI machines here are shared and heavily loaded
 class SandboxEhrTest {
 
   private static final FhirContext FHIR = FhirContext.forR4Cached();
@@ -201,7 +201,7 @@ class SandboxEhrTest {
       }
       assertTrue(next.getUrl().startsWith(ehr.baseUrl().toString()), next.getUrl());
       page = parse(send(HttpRequest.newBuilder(URI.create(next.getUrl())).GET()
-          .header("Accept", FHIR_JSON).timeout(Duration.ofSeconds(60))).body(), Bundle.class);
+          .header("Accept", FHIR_JSON).timeout(Duration.ofSeconds(180))).body(), Bundle.class);
       assertNotNull(page.getLink(Bundle.LINK_PREV), "previous link on page " + (pages + 1));
     }
     assertEquals(3, pages);
@@ -261,13 +261,100 @@ class SandboxEhrTest {
   }
 
   @Test
+  void conditionalUpdateSearchFeaturesHistoryMetaBatchAndConditionalDelete() throws Exception {
+    String system = "urn:test:features:" + UUID.randomUUID();
+    String org = "org-" + UUID.randomUUID().toString().substring(0, 8);
+    HttpResponse<String> putOrg = send(request("/Organization/" + org).header("Content-Type", FHIR_JSON)
+        .PUT(HttpRequest.BodyPublishers.ofString(
+            "{\"resourceType\":\"Organization\",\"id\":\"" + org + "\",\"name\":\"Acme\"}")));
+    assertEquals(201, putOrg.statusCode(), putOrg.body());
+
+    // conditional update: creates when nothing matches, updates the match afterwards
+    String cond = "/Patient?identifier=" + enc(system + "|A");
+    String body = "{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"" + system
+        + "\",\"value\":\"A\"}],\"name\":[{\"family\":\"Zed\"}],\"birthDate\":\"1980-01-01\","
+        + "\"managingOrganization\":{\"reference\":\"Organization/" + org + "\"}}";
+    HttpResponse<String> c1 = send(request(cond).header("Content-Type", FHIR_JSON)
+        .PUT(HttpRequest.BodyPublishers.ofString(body)));
+    assertEquals(201, c1.statusCode(), c1.body());
+    // (the second body must differ: HAPI turns an identical update into a no-op that keeps version 1)
+    String body2 = body.replace("\"birthDate\"", "\"gender\":\"female\",\"birthDate\"");
+    HttpResponse<String> c2 = send(request(cond).header("Content-Type", FHIR_JSON)
+        .header("Prefer", "return=minimal").PUT(HttpRequest.BodyPublishers.ofString(body2)));
+    assertEquals(200, c2.statusCode(), c2.body());
+    assertTrue(c2.body().isEmpty(), "Prefer: return=minimal gives no body");
+    // (HAPI sends no Location header when a PUT creates; take the id from the returned resource)
+    String pid = parse(c1.body(), Patient.class).getIdElement().getIdPart();
+    assertEquals("2", parse(send(get("/Patient/" + pid)).body(), Patient.class).getMeta().getVersionId());
+    create(patientJson("Aaron", system + "|B"));
+    String obsId = create("/Observation", "{\"resourceType\":\"Observation\",\"status\":\"final\","
+        + "\"code\":{\"text\":\"f\"},\"subject\":{\"reference\":\"Patient/" + pid + "\"}}");
+
+    // chaining
+    Bundle chained = parse(send(get("/Observation?subject:Patient.identifier=" + enc(system + "|A"))).body(), Bundle.class);
+    assertEquals(List.of(obsId), chained.getEntry().stream().map(e -> e.getResource().getIdElement().getIdPart()).toList());
+    // _include + _revinclude
+    Bundle inc = parse(send(get("/Patient?_id=" + pid + "&_include=Patient:organization&_revinclude=Observation:subject"))
+        .body(), Bundle.class);
+    Set<String> types = new HashSet<>();
+    inc.getEntry().forEach(e -> types.add(e.getResource().fhirType()));
+    assertEquals(Set.of("Patient", "Organization", "Observation"), types);
+    // _sort
+    Bundle sorted = parse(send(get("/Patient?identifier=" + enc(system + "|") + "&_sort=family")).body(), Bundle.class);
+    assertEquals(List.of("Aaron", "Zed"), sorted.getEntry().stream()
+        .map(e -> ((Patient) e.getResource()).getNameFirstRep().getFamily()).toList());
+    // _summary=count and _elements
+    Bundle count = parse(send(get("/Patient?identifier=" + enc(system + "|") + "&_summary=count")).body(), Bundle.class);
+    assertEquals(2, count.getTotal());
+    assertTrue(count.getEntry().isEmpty());
+    Patient elements = parse(send(get("/Patient/" + pid + "?_elements=name")).body(), Patient.class);
+    assertFalse(elements.hasBirthDate());
+    assertTrue(elements.hasName());
+
+    // history: instance, type, system
+    assertEquals(2, parse(send(get("/Patient/" + pid + "/_history")).body(), Bundle.class).getEntry().size());
+    assertEquals(200, send(get("/Patient/_history?_count=1")).statusCode());
+    assertEquals(200, send(get("/_history?_count=1")).statusCode());
+    // $meta
+    HttpResponse<String> meta = send(get("/Patient/" + pid + "/$meta"));
+    assertEquals(200, meta.statusCode(), meta.body());
+    assertTrue(meta.body().contains("\"versionId\":\"2\""), meta.body());
+
+    // batch: independent entries, independent outcomes
+    String batch = "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+        + "{\"request\":{\"method\":\"GET\",\"url\":\"Patient/" + pid + "\"}},"
+        + "{\"request\":{\"method\":\"GET\",\"url\":\"Patient/does-not-exist\"}}]}";
+    Bundle batchResp = parse(send(request("").header("Content-Type", FHIR_JSON)
+        .POST(HttpRequest.BodyPublishers.ofString(batch))).body(), Bundle.class);
+    assertEquals(Bundle.BundleType.BATCHRESPONSE, batchResp.getType());
+    assertTrue(batchResp.getEntry().get(0).getResponse().getStatus().startsWith("200"));
+    assertTrue(batchResp.getEntry().get(1).getResponse().getStatus().startsWith("404"));
+
+    // conditional delete of the observation, then the patient; a deleted resource reads as 410 Gone
+    assertEquals(200, send(request("/Observation?subject=Patient/" + pid).DELETE()).statusCode());
+    assertEquals(410, send(get("/Observation/" + obsId)).statusCode());
+    assertEquals(200, send(request(cond).DELETE()).statusCode());
+    assertEquals(410, send(get("/Patient/" + pid)).statusCode());
+  }
+
+  @Test
+  void validateOperationReportsProfileErrors() throws Exception {
+    HttpResponse<String> r = send(post("/Observation/$validate", "{\"resourceType\":\"Observation\",\"code\":{\"text\":\"x\"}}"));
+    // Observation.status is mandatory. HAPI JPA 8.8 answers 200 OK with an OperationOutcome carrying the error
+    // (not 412): callers must inspect the issues.
+    assertEquals(200, r.statusCode(), r.body());
+    OperationOutcome oo = parse(r.body(), OperationOutcome.class);
+    assertTrue(oo.getIssue().stream().anyMatch(i -> i.getSeverity() == OperationOutcome.IssueSeverity.ERROR));
+  }
+
+  @Test
   void restartOnSameDirectoryKeepsData(@TempDir Path dir) throws Exception {
     String id;
     URI firstBase;
     try (SandboxEhr first = SandboxEhr.start(dir)) {
       firstBase = first.baseUrl();
       HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(first.baseUrl() + "/Patient"))
-          .header("Content-Type", FHIR_JSON).timeout(Duration.ofSeconds(60))
+          .header("Content-Type", FHIR_JSON).timeout(Duration.ofSeconds(180))
           .POST(HttpRequest.BodyPublishers.ofString(patientJson("Durable", null))));
       assertEquals(201, r.statusCode(), r.body());
       id = idFromLocation(r.headers().firstValue("Location").orElseThrow());
@@ -277,7 +364,7 @@ class SandboxEhrTest {
         new InetSocketAddress("127.0.0.1", firstBase.getPort()), 2000));
     try (SandboxEhr second = SandboxEhr.start(dir)) {
       HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(second.baseUrl() + "/Patient/" + id))
-          .header("Accept", FHIR_JSON).timeout(Duration.ofSeconds(60)).GET());
+          .header("Accept", FHIR_JSON).timeout(Duration.ofSeconds(180)).GET());
       assertEquals(200, r.statusCode(), r.body());
       assertEquals("Durable", parse(r.body(), Patient.class).getNameFirstRep().getFamily());
     }
@@ -290,11 +377,11 @@ class SandboxEhrTest {
       String clientId = "remote-only-" + UUID.randomUUID().toString().substring(0, 8);
       String body = "{\"resourceType\":\"Patient\",\"id\":\"" + clientId + "\",\"name\":[{\"family\":\"Remote\"}]}";
       HttpResponse<String> put = send(HttpRequest.newBuilder(URI.create(remote.baseUrl() + "/Patient/" + clientId))
-          .header("Content-Type", FHIR_JSON).timeout(Duration.ofSeconds(60))
+          .header("Content-Type", FHIR_JSON).timeout(Duration.ofSeconds(180))
           .PUT(HttpRequest.BodyPublishers.ofString(body)));
       assertEquals(201, put.statusCode(), put.body());
       assertEquals(200, send(HttpRequest.newBuilder(URI.create(remote.baseUrl() + "/Patient/" + clientId))
-          .timeout(Duration.ofSeconds(60)).GET()).statusCode());
+          .timeout(Duration.ofSeconds(180)).GET()).statusCode());
       // the shared instance does not see it
       assertEquals(404, send(get("/Patient/" + clientId)).statusCode());
     }
@@ -357,7 +444,7 @@ class SandboxEhrTest {
   }
 
   private static HttpRequest.Builder request(String path) {
-    return HttpRequest.newBuilder(URI.create(ehr.baseUrl() + path)).timeout(Duration.ofSeconds(60));
+    return HttpRequest.newBuilder(URI.create(ehr.baseUrl() + path)).timeout(Duration.ofSeconds(180));
   }
 
   private static HttpRequest.Builder get(String path) {
