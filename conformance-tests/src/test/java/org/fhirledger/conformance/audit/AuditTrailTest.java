@@ -32,7 +32,7 @@ import org.fhirledger.ledger.InclusionProof;
 import org.fhirledger.ledger.LedgerVerificationException;
 import org.fhirledger.ledger.entry.EntryCodec;
 import org.fhirledger.ledger.entry.EntryRecord;
-import org.fhirledger.ledger.entry.Interaction;
+import org.fhirledger.ledger.entry.PatientSecretStore;
 import org.fhirledger.ledger.note.NoteVerifier;
 import org.fhirledger.ledger.verify.LogVerifier;
 import org.fhirledger.profiles.GatewayProfiles;
@@ -171,6 +171,27 @@ class AuditTrailTest {
 
     assertEquals(200, response.statusCode());
     assertEquals(0, FHIR.newJsonParser().parseResource(Bundle.class, response.body()).getEntry().size());
+  }
+
+  @Test
+  void search_erasedPatient_findsNothingAndDoesNotRelinkThePatient() throws Exception {
+    HttpResponse<String> created = send("POST", "/fhir/Patient",
+        "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Forgotten\"}]}");
+    String id = created.headers().firstValue("Location").orElseThrow().split("/fhir/Patient/")[1].split("/")[0];
+    assertEquals(200, send("GET", "/fhir/Patient/" + id, null).statusCode());
+    assertFalse(events(FHIR.newJsonParser().parseResource(Bundle.class,
+        send("GET", "/fhir/AuditEvent?patient=Patient/" + id, null).body())).isEmpty());
+    PatientSecretStore secrets = gateway.getBean(PatientSecretStore.class);
+
+    assertTrue(secrets.erase("Patient/" + id));
+    HttpResponse<String> search = send("GET", "/fhir/AuditEvent?patient=Patient/" + id, null);
+    HttpResponse<String> report = send("GET", "/fhir/Patient/" + id + "/$access-report", null);
+
+    assertEquals(0, FHIR.newJsonParser().parseResource(Bundle.class, search.body()).getEntry().size());
+    assertEquals(200, report.statusCode(), report.body());
+    assertFalse(FHIR.newJsonParser().parseResource(Parameters.class, report.body()).getParameter().stream()
+        .anyMatch(p -> p.getName().equals("access")));
+    assertTrue(secrets.existingSecret("Patient/" + id).isEmpty(), "auditing an erased patient re-created no secret");
   }
 
   @Test
