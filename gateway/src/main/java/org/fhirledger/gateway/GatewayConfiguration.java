@@ -3,6 +3,7 @@ package org.fhirledger.gateway;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import java.net.URI;
+import org.fhirledger.gateway.audit.AuditEndpoints;
 import org.fhirledger.gateway.ledger.InteractionRecorder;
 import org.fhirledger.gateway.sandbox.SandboxEhr;
 import org.fhirledger.gateway.server.FailedInteractionRecorder;
@@ -64,8 +65,9 @@ class GatewayConfiguration {
   @Bean
   ServletRegistrationBean<GatewayRestfulServer> fhirServlet(
       FhirContext fhirContext, InteractionForwarder forwarder, InteractionRecorder recorder,
-      GatewayProperties properties) {
-    GatewayRestfulServer server = new GatewayRestfulServer(fhirContext, forwarder);
+      GatewayProperties properties, AuditEndpoints audit) {
+    GatewayRestfulServer server = new GatewayRestfulServer(fhirContext, forwarder, audit::serves);
+    server.registerProviders(audit.providers());
     server.registerInterceptor(new FailedInteractionRecorder(recorder));
     if (properties.publicBaseUrl() != null) {
       server.setServerAddressStrategy(new HardcodedServerAddressStrategy(properties.publicBaseUrl().toString()));

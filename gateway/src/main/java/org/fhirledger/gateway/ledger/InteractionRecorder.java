@@ -146,6 +146,25 @@ public final class InteractionRecorder {
     return append(List.of(record)).get(0);
   }
 
+  /**
+   * Appends the entry of an interaction the gateway answered itself rather than forwarding (its
+   * audit trail, for example). Call once the answer is built and before it is sent.
+   *
+   * @param returned the resource returned to the client; its canonical JSON is digested
+   * @param patients references ({@code Patient/123}) of patients whose data the answer discloses;
+   *     pass only patients that already have a pseudonym secret, so that asking about an erased
+   *     patient does not make them linkable again
+   * @return the index to report in {@link #HEADER}
+   * @throws UnclassifiedServerFailureException (503) if the ledger cannot append
+   */
+  public long recordServed(RequestDetails request, RestOperationTypeEnum operation, IBaseResource returned,
+      java.util.Set<String> patients) {
+    Interaction interaction = LedgerInteractions.of(operation, request);
+    RecordedFacts facts = RecordedFacts.of(interaction, 200, type(request), id(request), version(request))
+        .withContent(content.canonicalSha256(returned), patients);
+    return append(List.of(base(request, facts).build())).get(0);
+  }
+
   /** Parses a FHIR response body (JSON or XML); empty when it is not one. */
   public Optional<IBaseResource> parse(byte[] body, String contentType) {
     return content.parse(body, contentType);

@@ -6,6 +6,7 @@ import ca.uhn.fhir.rest.server.RestfulServer;
 import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
 import ca.uhn.fhir.rest.server.method.BaseMethodBinding;
 import java.util.Objects;
+import java.util.function.Predicate;
 
 /**
  * The gateway's FHIR R4 endpoint: a HAPI {@link RestfulServer} whose every interaction is answered
@@ -16,15 +17,28 @@ import java.util.Objects;
  * request to an annotated provider method, {@link #determineResourceMethod} hands every request to
  * one {@link ForwardingMethodBinding}, so the gateway supports whatever search parameters and
  * operations the EHR supports, and passes the EHR's answers through unchanged except for URLs.
+ * Requests that {@code servedLocally} accepts (the gateway's own endpoints, such as its audit
+ * trail) are bound the ordinary HAPI way to the providers registered on this server instead.
  * Thread-safe once initialised, as any servlet.
  */
 public final class GatewayRestfulServer extends RestfulServer {
 
   private final transient ForwardingMethodBinding forwarding;
+  private final transient Predicate<RequestDetails> servedLocally;
 
   public GatewayRestfulServer(FhirContext fhirContext, InteractionForwarder forwarder) {
+    this(fhirContext, forwarder, request -> false);
+  }
+
+  /**
+   * @param servedLocally which requests the providers registered on this server answer; it must
+   *     be thread-safe and cheap, as it is asked on every request
+   */
+  public GatewayRestfulServer(
+      FhirContext fhirContext, InteractionForwarder forwarder, Predicate<RequestDetails> servedLocally) {
     super(Objects.requireNonNull(fhirContext, "fhirContext"));
     this.forwarding = new ForwardingMethodBinding(fhirContext, Objects.requireNonNull(forwarder, "forwarder"));
+    this.servedLocally = Objects.requireNonNull(servedLocally, "servedLocally");
   }
 
   @Override
@@ -33,6 +47,9 @@ public final class GatewayRestfulServer extends RestfulServer {
     if (resourceName != null && !getFhirContext().getResourceTypes().contains(resourceName)) {
       throw new ResourceNotFoundException("Unknown resource type '" + resourceName
           + "': not a FHIR R4 resource type (see http://hl7.org/fhir/R4/resourcelist.html)");
+    }
+    if (servedLocally.test(requestDetails)) {
+      return super.determineResourceMethod(requestDetails, requestPath);
     }
     return forwarding;
   }

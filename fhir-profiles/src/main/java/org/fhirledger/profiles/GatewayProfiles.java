@@ -1,0 +1,95 @@
+package org.fhirledger.profiles;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.context.FhirVersionEnum;
+import ca.uhn.fhir.context.support.DefaultProfileValidationSupport;
+import ca.uhn.fhir.context.support.IValidationSupport;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.hl7.fhir.common.hapi.validation.support.CommonCodeSystemsTerminologyService;
+import org.hl7.fhir.common.hapi.validation.support.InMemoryTerminologyServerValidationSupport;
+import org.hl7.fhir.common.hapi.validation.support.PrePopulatedValidationSupport;
+import org.hl7.fhir.common.hapi.validation.support.SnapshotGeneratingValidationSupport;
+import org.hl7.fhir.common.hapi.validation.support.ValidationSupportChain;
+import org.hl7.fhir.r4.model.StructureDefinition;
+
+/**
+ * The gateway's own FHIR artifacts: the profiles and extensions it conforms to, and a HAPI
+ * validation support chain that knows them beside the FHIR R4 core definitions.
+ *
+ * <p>Stateless; every method returns new objects. The chain is expensive to build and to warm up
+ * (it generates snapshots on first use): build one per application and share it, it is thread-safe.
+ */
+public final class GatewayProfiles {
+
+  /** Canonical base of the gateway's artifacts. */
+  public static final String BASE = "https://fhirledger.org/fhir";
+  /** Profile of the AuditEvents the gateway renders from its ledger. */
+  public static final String LEDGER_AUDIT_EVENT = BASE + "/StructureDefinition/ledger-audit-event";
+  /** Extension naming the ledger entry (origin, index) a resource was built from. */
+  public static final String LEDGER_ENTRY = BASE + "/StructureDefinition/ledger-entry";
+  /** Identifier system of OAuth client ids. */
+  public static final String CLIENT_ID_SYSTEM = BASE + "/sid/client-id";
+  /** Identifier system of a patient pseudonym (hex HMAC-SHA256, as written on the ledger). */
+  public static final String PSEUDONYM_SYSTEM = BASE + "/sid/patient-pseudonym";
+  /** Identifier system of a ledger's origin line (which names the gateway that keeps it). */
+  public static final String LOG_ORIGIN_SYSTEM = BASE + "/sid/log-origin";
+
+  private static final List<String> RESOURCES =
+      List.of("StructureDefinition-ledger-entry.json", "StructureDefinition-ledger-audit-event.json");
+
+  private GatewayProfiles() {}
+
+  /**
+   * The gateway's StructureDefinitions (differentials only), parsed fresh.
+   *
+   * @throws IllegalArgumentException unless {@code fhirContext} is R4
+   * @throws UncheckedIOException if a packaged definition cannot be read (a broken build)
+   */
+  public static List<StructureDefinition> structureDefinitions(FhirContext fhirContext) {
+    requireR4(fhirContext);
+    List<StructureDefinition> out = new ArrayList<>();
+    for (String name : RESOURCES) {
+      try (InputStream in = GatewayProfiles.class.getResourceAsStream(name)) {
+        if (in == null) {
+          throw new UncheckedIOException(new IOException("missing packaged resource " + name));
+        }
+        out.add(fhirContext.newJsonParser().parseResource(StructureDefinition.class,
+            new String(in.readAllBytes(), StandardCharsets.UTF_8)));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A validation support chain of the FHIR R4 core definitions, in-memory terminology (with the
+   * common code systems: languages, UCUM, MIME types, ...), snapshot generation, and the gateway's
+   * own definitions. It never calls a remote terminology server: codes from systems it does not
+   * hold (for example DICOM) are reported as warnings, not errors.
+   */
+  public static IValidationSupport validationSupport(FhirContext fhirContext) {
+    requireR4(fhirContext);
+    PrePopulatedValidationSupport own = new PrePopulatedValidationSupport(fhirContext);
+    structureDefinitions(fhirContext).forEach(own::addStructureDefinition);
+    return new ValidationSupportChain(
+        new DefaultProfileValidationSupport(fhirContext),
+        own,
+        new SnapshotGeneratingValidationSupport(fhirContext),
+        new InMemoryTerminologyServerValidationSupport(fhirContext),
+        new CommonCodeSystemsTerminologyService(fhirContext));
+  }
+
+  private static void requireR4(FhirContext fhirContext) {
+    Objects.requireNonNull(fhirContext, "fhirContext");
+    if (fhirContext.getVersion().getVersion() != FhirVersionEnum.R4) {
+      throw new IllegalArgumentException("the gateway's profiles are FHIR R4, not " + fhirContext.getVersion().getVersion());
+    }
+  }
+}
