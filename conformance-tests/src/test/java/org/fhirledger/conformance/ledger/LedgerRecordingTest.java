@@ -133,6 +133,18 @@ class LedgerRecordingTest {
   }
 
   @Test
+  void read_clientRequestId_neverReachesTheLedger() throws Exception {
+    HttpResponse<String> read = HTTP.send(HttpRequest.newBuilder(URI.create(root + "/fhir/Patient?_count=1"))
+        .header("X-Request-ID", "mrn-7654321").build(), HttpResponse.BodyHandlers.ofString());
+
+    assertEquals(200, read.statusCode());
+    EntryRecord record = EntryCodec.decode(entryAt(ledgerIndex(read), verifiedCheckpoint().size()));
+    assertFalse(record.requestId().contains("7654321"), "a client-chosen id could carry PHI");
+    assertEquals(record.requestId(), read.headers().firstValue("X-Request-ID").orElseThrow(),
+        "the response names the gateway's own request id, the one on the ledger");
+  }
+
+  @Test
   void search_and_refusals_eachGetAnEntry() throws Exception {
     HttpResponse<String> search = send("GET", "/fhir/Patient?_count=2", null);
     HttpResponse<String> unknownType = send("GET", "/fhir/NotAResource/1", null);

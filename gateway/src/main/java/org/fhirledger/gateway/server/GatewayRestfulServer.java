@@ -5,6 +5,7 @@ import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
 import ca.uhn.fhir.rest.server.method.BaseMethodBinding;
+import jakarta.servlet.http.HttpServletRequest;
 import java.util.Objects;
 import java.util.function.Predicate;
 
@@ -22,6 +23,8 @@ import java.util.function.Predicate;
  * Thread-safe once initialised, as any servlet.
  */
 public final class GatewayRestfulServer extends RestfulServer {
+
+  private static final int REQUEST_ID_LENGTH = 16;
 
   private final transient ForwardingMethodBinding forwarding;
   private final transient Predicate<RequestDetails> servedLocally;
@@ -52,5 +55,15 @@ public final class GatewayRestfulServer extends RestfulServer {
       return super.determineResourceMethod(requestDetails, requestPath);
     }
     return forwarding;
+  }
+
+  /**
+   * Every request gets an id the gateway made, whatever {@code X-Request-ID} the client sent: the id
+   * goes onto the immutable ledger and to the EHR, and a client-chosen value could carry anything
+   * (an MRN, a name). The response's {@code X-Request-ID} is the gateway's id.
+   */
+  @Override
+  protected String getOrCreateRequestId(HttpServletRequest request) {
+    return newRequestId(REQUEST_ID_LENGTH);
   }
 }
