@@ -51,6 +51,7 @@ public final class InteractionRecorder {
 
   private static final Logger log = LoggerFactory.getLogger(InteractionRecorder.class);
   private static final Pattern FHIR_ID = Pattern.compile("[A-Za-z0-9\\-.]{1,64}");
+  private static final String RECORDED_KEY = InteractionRecorder.class.getName() + ".recorded";
   private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9\\-._]{1,64}");
 
   private final Ledger ledger;
@@ -106,7 +107,7 @@ public final class InteractionRecorder {
       if (records.isEmpty()) {
         records.add(outcome(request, RecordedFacts.of(interaction, status, null, null, null), intentIndex));
       }
-      append(records);
+      appendFinal(request, records);
       return intentIndex;
     }
     RecordedFacts facts = RecordedFacts.of(interaction, status, type(request), id(request), version(request));
@@ -130,7 +131,7 @@ public final class InteractionRecorder {
       facts = facts.withContent(facts.contentSha256(), java.util.Set.of("Patient/" + facts.resourceId()));
     }
     EntryRecord record = intentIndex == null ? base(request, facts).build() : outcome(request, facts, intentIndex);
-    return append(List.of(record)).get(0);
+    return appendFinal(request, List.of(record)).get(0);
   }
 
   /**
@@ -143,7 +144,7 @@ public final class InteractionRecorder {
     Interaction interaction = LedgerInteractions.of(operation, request);
     RecordedFacts facts = RecordedFacts.of(interaction, status, type(request), id(request), version(request));
     EntryRecord record = intentIndex == null ? base(request, facts).build() : outcome(request, facts, intentIndex);
-    return append(List.of(record)).get(0);
+    return appendFinal(request, List.of(record)).get(0);
   }
 
   /**
@@ -162,7 +163,7 @@ public final class InteractionRecorder {
     Interaction interaction = LedgerInteractions.of(operation, request);
     RecordedFacts facts = RecordedFacts.of(interaction, 200, type(request), id(request), version(request))
         .withContent(content.canonicalSha256(returned), patients);
-    return append(List.of(base(request, facts).build())).get(0);
+    return appendFinal(request, List.of(base(request, facts).build())).get(0);
   }
 
   /** Parses a FHIR response body (JSON or XML); empty when it is not one. */
@@ -196,6 +197,20 @@ public final class InteractionRecorder {
       b.outcome(outcomeOf(facts.httpStatus()), facts.httpStatus());
     }
     return b;
+  }
+
+  /**
+   * Whether this request's interaction already has its (final) entry: set by every record method
+   * but {@link #recordIntent}, so an error raised afterwards is not recorded a second time.
+   */
+  public static boolean isRecorded(RequestDetails request) {
+    return request.getUserData().containsKey(RECORDED_KEY);
+  }
+
+  private List<Long> appendFinal(RequestDetails request, List<EntryRecord> records) {
+    List<Long> indices = append(records);
+    request.getUserData().put(RECORDED_KEY, Boolean.TRUE);
+    return indices;
   }
 
   private List<Long> append(List<EntryRecord> records) {

@@ -19,8 +19,6 @@ public final class FailedInteractionRecorder {
 
   /** User-data key of the ledger index of a write's intent. */
   static final String INTENT_KEY = FailedInteractionRecorder.class.getName() + ".intent";
-  /** User-data key set once the interaction's entry is on the ledger. */
-  static final String RECORDED_KEY = FailedInteractionRecorder.class.getName() + ".recorded";
 
   private final InteractionRecorder recorder;
 
@@ -30,14 +28,13 @@ public final class FailedInteractionRecorder {
 
   @Hook(Pointcut.SERVER_PRE_PROCESS_OUTGOING_EXCEPTION)
   public BaseServerResponseException recordFailure(RequestDetails request, Throwable failure) {
-    if (request.getUserData().containsKey(RECORDED_KEY) || InteractionRecorder.isLedgerDown(failure)) {
+    if (InteractionRecorder.isRecorded(request) || InteractionRecorder.isLedgerDown(failure)) {
       return null;
     }
     int status = failure instanceof BaseServerResponseException e ? e.getStatusCode() : 500;
     Long intent = (Long) request.getUserData().get(INTENT_KEY);
     try {
       long index = recorder.recordFailed(request, Interactions.classify(request), intent, status);
-      request.getUserData().put(RECORDED_KEY, Boolean.TRUE);
       request.getResponse().addHeader(InteractionRecorder.HEADER, Long.toString(index));
       return null;
     } catch (UnclassifiedServerFailureException ledgerDown) {

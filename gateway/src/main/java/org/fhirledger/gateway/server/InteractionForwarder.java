@@ -169,7 +169,6 @@ public final class InteractionForwarder {
     long ledgerIndex = recorder.recordAnswered(request, operation, intent, status, body, contentType,
         location == null ? null : rewriter.toGateway(location, gatewayBase),
         versionedUrl -> storedVersion(versionedUrl, gatewayBase));
-    request.getUserData().put(FailedInteractionRecorder.RECORDED_KEY, Boolean.TRUE);
     request.getResponse().addHeader(InteractionRecorder.HEADER, Long.toString(ledgerIndex));
 
     servlet.setStatus(status);
