@@ -8,7 +8,9 @@ import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
+import org.fhirledger.profiles.GatewayProfiles;
 import org.hl7.fhir.r4.model.CapabilityStatement;
+import org.hl7.fhir.r4.model.Enumerations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,10 +56,32 @@ public final class CapabilityStatementAdjuster {
     cs.getSoftware().setName(softwareName).setVersion(softwareVersion).setReleaseDateElement(null);
     cs.getImplementation()
         .setUrl(gatewayBase)
-        .setDescription("FHIR ledger gateway: every interaction is consent-checked and recorded on a "
+        .setDescription("FHIR ledger gateway: every interaction is recorded on a "
             + "tamper-evident ledger, then forwarded to " + upstreamSoftware);
+    describeAuditTrail(cs);
     boolean pretty = "true".equals(request.getParameters().get(Constants.PARAM_PRETTY) == null
         ? null : request.getParameters().get(Constants.PARAM_PRETTY)[0]);
     return parser.setPrettyPrint(pretty).encodeResourceToString(cs).getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * AuditEvent is the gateway's own: searched and read from the ledger, never written, never
+   * forwarded to the EHR. Replace whatever the EHR says about it.
+   */
+  private static void describeAuditTrail(CapabilityStatement cs) {
+    for (CapabilityStatement.CapabilityStatementRestComponent rest : cs.getRest()) {
+      rest.getResource().removeIf(r -> "AuditEvent".equals(r.getType()));
+      CapabilityStatement.CapabilityStatementRestResourceComponent audit = rest.addResource()
+          .setType("AuditEvent")
+          .setProfile(GatewayProfiles.LEDGER_AUDIT_EVENT)
+          .setDocumentation("Served by the gateway from its ledger (IHE BALP style); read-only.");
+      audit.addInteraction().setCode(CapabilityStatement.TypeRestfulInteraction.READ);
+      audit.addInteraction().setCode(CapabilityStatement.TypeRestfulInteraction.SEARCHTYPE);
+      audit.addSearchParam().setName("patient").setType(Enumerations.SearchParamType.REFERENCE);
+      audit.addSearchParam().setName("agent").setType(Enumerations.SearchParamType.REFERENCE);
+      audit.addSearchParam().setName("entity").setType(Enumerations.SearchParamType.REFERENCE);
+      audit.addSearchParam().setName("date").setType(Enumerations.SearchParamType.DATE);
+      audit.addSearchParam().setName("action").setType(Enumerations.SearchParamType.TOKEN);
+    }
   }
 }
