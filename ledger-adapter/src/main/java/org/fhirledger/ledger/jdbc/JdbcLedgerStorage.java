@@ -38,16 +38,25 @@ import org.h2.jdbcx.JdbcDataSource;
  * <p>Thread-safe. Full tiles are immutable and cached.
  */
 public final class JdbcLedgerStorage implements LedgerStorage {
-  private static final int FULL_TILE_CACHE = 4096;
+  private static final int TILE_CACHE = 8192;
+  private static final int BATCH_ROW_CACHE = 8;
 
   private final DataSource dataSource;
   private final Clock clock;
   private final ConnectionPool readers;
   private final Object writerLock = new Object();
-  private final Map<Long, byte[]> fullTiles = new LinkedHashMap<>(256, 0.75f, true) {
+  // A tile of a given width never changes once committed (a new width is a new row), so tiles are cached by
+  // (level, index, width); so are decoded batch rows, which sequential bundle reads revisit.
+  private final Map<Long, byte[]> tiles = new LinkedHashMap<>(256, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Long, byte[]> eldest) {
-      return size() > FULL_TILE_CACHE;
+      return size() > TILE_CACHE;
+    }
+  };
+  private final Map<Long, List<byte[]>> batchRows = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Long, List<byte[]>> eldest) {
+      return size() > BATCH_ROW_CACHE;
     }
   };
   private Connection writer;
@@ -230,20 +239,16 @@ public final class JdbcLedgerStorage implements LedgerStorage {
 
   @Override
   public byte[] tile(int level, long index, int width) throws LedgerUnavailableException {
-    long key = (index << 6) | level;
-    if (width == Tiles.WIDTH) {
-      synchronized (fullTiles) {
-        byte[] t = fullTiles.get(key);
-        if (t != null) {
-          return t.clone();
-        }
+    long key = (index << 15) | ((long) width << 6) | level;
+    synchronized (tiles) {
+      byte[] t = tiles.get(key);
+      if (t != null) {
+        return t.clone();
       }
     }
     byte[] t = readTile(level, index, width);
-    if (width == Tiles.WIDTH) {
-      synchronized (fullTiles) {
-        fullTiles.put(key, t.clone());
-      }
+    synchronized (tiles) {
+      tiles.put(key, t.clone());
     }
     return t;
   }
@@ -302,6 +307,16 @@ public final class JdbcLedgerStorage implements LedgerStorage {
       }
       List<byte[]> out = new ArrayList<>((int) (to - from));
       long expect = start;
+      List<byte[]> cached;
+      synchronized (batchRows) {
+        cached = batchRows.get(start);
+      }
+      if (cached != null && start + cached.size() >= to) {
+        for (byte[] e : cached.subList((int) (from - start), (int) (to - start))) {
+          out.add(e.clone());
+        }
+        return out;
+      }
       try (PreparedStatement q = c.prepareStatement(
           "SELECT first_idx, entry_count, data FROM ledger_entries WHERE first_idx >= ? AND first_idx < ? "
               + "ORDER BY first_idx")) {
@@ -315,10 +330,13 @@ public final class JdbcLedgerStorage implements LedgerStorage {
               throw new LedgerUnavailableException("entries [" + expect + ", " + first + ") are not stored");
             }
             List<byte[]> batch = decodeStored(rs.getBytes(3), count, first);
+            synchronized (batchRows) {
+              batchRows.put(first, batch);
+            }
             for (int i = 0; i < count; i++) {
               long idx = first + i;
               if (idx >= from && idx < to) {
-                out.add(batch.get(i));
+                out.add(batch.get(i).clone());
               }
             }
             expect = first + count;
