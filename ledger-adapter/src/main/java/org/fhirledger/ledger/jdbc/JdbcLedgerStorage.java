@@ -294,15 +294,16 @@ public final class JdbcLedgerStorage implements LedgerStorage {
     }
     return read(c -> {
       long start;
+      // Not MAX(first_idx): H2 answers that by scanning every earlier row (reading their data pages); a
+      // descending index scan with LIMIT 1 reads one row on H2 and PostgreSQL alike.
       try (PreparedStatement q = c.prepareStatement(
-          "SELECT MAX(first_idx) FROM ledger_entries WHERE first_idx <= ?")) {
+          "SELECT first_idx FROM ledger_entries WHERE first_idx <= ? ORDER BY first_idx DESC LIMIT 1")) {
         q.setLong(1, from);
         try (ResultSet rs = q.executeQuery()) {
-          rs.next();
-          start = rs.getLong(1);
-          if (rs.wasNull()) {
+          if (!rs.next()) {
             throw new LedgerUnavailableException("entry " + from + " is not stored");
           }
+          start = rs.getLong(1);
         }
       }
       List<byte[]> out = new ArrayList<>((int) (to - from));
