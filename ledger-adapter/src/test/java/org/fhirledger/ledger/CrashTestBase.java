@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * must be present at its index with its content.
  */
 abstract class CrashTestBase {
-  static final int TRIALS = 20;
+  static final int TRIALS = Integer.getInteger("crash.trials", 20);
   static final int THREADS = 32;
 
   abstract TestDatabase database();

@@ -32,7 +32,8 @@ import org.h2.jdbcx.JdbcDataSource;
  * thereby fenced, never interleaved. (On H2 a file database is also locked by the first process that opens it.)
  *
  * <p><b>Durability:</b> a batch is one transaction. On H2 the URL built by {@link #h2} sets {@code WRITE_DELAY=0}
- * so the store is written at every commit (survives a killed process; see README for power loss). On PostgreSQL,
+ * so the store is written at every commit (survives a killed process; see README for power loss), and
+ * {@code MAX_COMPACT_TIME=0}. On PostgreSQL,
  * commit waits for the WAL flush ({@code synchronous_commit} on, the default).
  *
  * <p>Thread-safe. Full tiles are immutable and cached.
@@ -91,9 +92,13 @@ public final class JdbcLedgerStorage implements LedgerStorage {
     return ds;
   }
 
-  /** The JDBC URL {@link #h2} uses. */
+  /**
+   * The JDBC URL {@link #h2} uses. {@code WRITE_DELAY=0}: every commit is written to the file before it returns.
+   * {@code MAX_COMPACT_TIME=0}: no chunk-moving compaction when the database closes; after a killed process, H2
+   * 2.3.232's close-time compaction was seen to fail ("Double mark") and leave the file unreadable.
+   */
   public static String h2Url(Path dataDir) {
-    return "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("ledger") + ";WRITE_DELAY=0";
+    return "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("ledger") + ";WRITE_DELAY=0;MAX_COMPACT_TIME=0";
   }
 
   @Override
