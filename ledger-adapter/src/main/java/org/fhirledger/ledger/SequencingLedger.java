@@ -259,7 +259,14 @@ final class SequencingLedger implements Ledger {
     for (TileWrite t : tiles) {
       byTile.merge((t.index() << 6) | t.level(), t.hashes(), (a, b) -> a.length >= b.length ? a : b);
     }
+    Map<Long, byte[]> memo = new HashMap<>();
     return (level, index) -> {
+      // the root and the consistency proof share most nodes: hash each once
+      long key = (index << 6) | level;
+      byte[] known = memo.get(key);
+      if (known != null) {
+        return known;
+      }
       int tileLevel = level / Tiles.HEIGHT;
       int r = level % Tiles.HEIGHT;
       long first = index << r;
@@ -273,7 +280,9 @@ final class SequencingLedger implements Ledger {
         throw new IllegalStateException("node (" + level + ", " + index + ") is neither in this batch's tiles nor on "
             + "the old right edge (" + oldSize + " -> " + newSize + ")");
       }
-      return Rfc6962.perfectRoot(t, pos * Rfc6962.HASH_SIZE, 1 << r);
+      byte[] h = Rfc6962.perfectRoot(t, pos * Rfc6962.HASH_SIZE, 1 << r);
+      memo.put(key, h);
+      return h;
     };
   }
 

@@ -15,6 +15,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.fhirledger.ledger.jdbc.JdbcLedgerStorage;
 import org.fhirledger.ledger.note.NoteSigner;
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * must be present at its index with its content.
  */
 abstract class CrashTestBase {
-  static final int TRIALS = 20;
+  static final int TRIALS = Integer.getInteger("crash.trials", 20);
   static final int THREADS = 32;
 
   abstract TestDatabase database();
@@ -78,6 +79,8 @@ abstract class CrashTestBase {
         Integer.toString(trial), Integer.toString(THREADS));
     pb.redirectError(tmp.resolve("child-" + trial + ".err").toFile());
     Process child = pb.start();
+    // a watchdog, not synchronisation: a hung child is killed and the trial fails below for too few acks
+    CompletableFuture.delayedExecutor(120, TimeUnit.SECONDS).execute(() -> child.toHandle().destroyForcibly());
     List<Ack> acks = new ArrayList<>();
     boolean ready = false;
     try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(),
@@ -115,6 +118,7 @@ abstract class CrashTestBase {
     assertTrue(ready, "trial " + trial + ": child never became ready; see " + tmp.resolve("child-" + trial + ".err")
         + ": " + readQuietly(tmp.resolve("child-" + trial + ".err")));
     assertEquals(137, child.exitValue(), "child must have been killed by SIGKILL");
+    assertTrue(acks.size() >= killAfter, "trial " + trial + ": child stalled after " + acks.size() + " acks");
     return acks;
   }
 

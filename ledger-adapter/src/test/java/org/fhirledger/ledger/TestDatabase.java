@@ -61,7 +61,8 @@ public interface TestDatabase extends AutoCloseable {
 
   /** Real PostgreSQL (zonky embedded binaries), started once, one database per call. */
   static TestDatabase postgres() throws IOException {
-    EmbeddedPostgres pg = EmbeddedPostgres.builder().start();
+    // zonky turns synchronous_commit off for speed; production keeps PostgreSQL's default (on), and so do we
+    EmbeddedPostgres pg = EmbeddedPostgres.builder().setServerConfig("synchronous_commit", "on").start();
     AtomicInteger n = new AtomicInteger();
     return new TestDatabase() {
       @Override

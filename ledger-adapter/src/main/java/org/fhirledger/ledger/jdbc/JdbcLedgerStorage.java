@@ -32,22 +32,32 @@ import org.h2.jdbcx.JdbcDataSource;
  * thereby fenced, never interleaved. (On H2 a file database is also locked by the first process that opens it.)
  *
  * <p><b>Durability:</b> a batch is one transaction. On H2 the URL built by {@link #h2} sets {@code WRITE_DELAY=0}
- * so the store is written at every commit (survives a killed process; see README for power loss). On PostgreSQL,
+ * so the store is written at every commit (survives a killed process; see README for power loss), and
+ * {@code MAX_COMPACT_TIME=0}. On PostgreSQL,
  * commit waits for the WAL flush ({@code synchronous_commit} on, the default).
  *
  * <p>Thread-safe. Full tiles are immutable and cached.
  */
 public final class JdbcLedgerStorage implements LedgerStorage {
-  private static final int FULL_TILE_CACHE = 4096;
+  private static final int TILE_CACHE = 8192;
+  private static final int BATCH_ROW_CACHE = 8;
 
   private final DataSource dataSource;
   private final Clock clock;
   private final ConnectionPool readers;
   private final Object writerLock = new Object();
-  private final Map<Long, byte[]> fullTiles = new LinkedHashMap<>(256, 0.75f, true) {
+  // A tile of a given width never changes once committed (a new width is a new row), so tiles are cached by
+  // (level, index, width); so are decoded batch rows, which sequential bundle reads revisit.
+  private final Map<Long, byte[]> tiles = new LinkedHashMap<>(256, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Long, byte[]> eldest) {
-      return size() > FULL_TILE_CACHE;
+      return size() > TILE_CACHE;
+    }
+  };
+  private final Map<Long, List<byte[]>> batchRows = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Long, List<byte[]>> eldest) {
+      return size() > BATCH_ROW_CACHE;
     }
   };
   private Connection writer;
@@ -82,9 +92,13 @@ public final class JdbcLedgerStorage implements LedgerStorage {
     return ds;
   }
 
-  /** The JDBC URL {@link #h2} uses. */
+  /**
+   * The JDBC URL {@link #h2} uses. {@code WRITE_DELAY=0}: every commit is written to the file before it returns.
+   * {@code MAX_COMPACT_TIME=0}: no chunk-moving compaction when the database closes; after a killed process, H2
+   * 2.3.232's close-time compaction was seen to fail ("Double mark") and leave the file unreadable.
+   */
   public static String h2Url(Path dataDir) {
-    return "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("ledger") + ";WRITE_DELAY=0";
+    return "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("ledger") + ";WRITE_DELAY=0;MAX_COMPACT_TIME=0";
   }
 
   @Override
@@ -230,20 +244,16 @@ public final class JdbcLedgerStorage implements LedgerStorage {
 
   @Override
   public byte[] tile(int level, long index, int width) throws LedgerUnavailableException {
-    long key = (index << 6) | level;
-    if (width == Tiles.WIDTH) {
-      synchronized (fullTiles) {
-        byte[] t = fullTiles.get(key);
-        if (t != null) {
-          return t.clone();
-        }
+    long key = (index << 15) | ((long) width << 6) | level;
+    synchronized (tiles) {
+      byte[] t = tiles.get(key);
+      if (t != null) {
+        return t.clone();
       }
     }
     byte[] t = readTile(level, index, width);
-    if (width == Tiles.WIDTH) {
-      synchronized (fullTiles) {
-        fullTiles.put(key, t.clone());
-      }
+    synchronized (tiles) {
+      tiles.put(key, t.clone());
     }
     return t;
   }
@@ -289,19 +299,30 @@ public final class JdbcLedgerStorage implements LedgerStorage {
     }
     return read(c -> {
       long start;
+      // Not MAX(first_idx): H2 answers that by scanning every earlier row (reading their data pages); a
+      // descending index scan with LIMIT 1 reads one row on H2 and PostgreSQL alike.
       try (PreparedStatement q = c.prepareStatement(
-          "SELECT MAX(first_idx) FROM ledger_entries WHERE first_idx <= ?")) {
+          "SELECT first_idx FROM ledger_entries WHERE first_idx <= ? ORDER BY first_idx DESC LIMIT 1")) {
         q.setLong(1, from);
         try (ResultSet rs = q.executeQuery()) {
-          rs.next();
-          start = rs.getLong(1);
-          if (rs.wasNull()) {
+          if (!rs.next()) {
             throw new LedgerUnavailableException("entry " + from + " is not stored");
           }
+          start = rs.getLong(1);
         }
       }
       List<byte[]> out = new ArrayList<>((int) (to - from));
       long expect = start;
+      List<byte[]> cached;
+      synchronized (batchRows) {
+        cached = batchRows.get(start);
+      }
+      if (cached != null && start + cached.size() >= to) {
+        for (byte[] e : cached.subList((int) (from - start), (int) (to - start))) {
+          out.add(e.clone());
+        }
+        return out;
+      }
       try (PreparedStatement q = c.prepareStatement(
           "SELECT first_idx, entry_count, data FROM ledger_entries WHERE first_idx >= ? AND first_idx < ? "
               + "ORDER BY first_idx")) {
@@ -315,10 +336,13 @@ public final class JdbcLedgerStorage implements LedgerStorage {
               throw new LedgerUnavailableException("entries [" + expect + ", " + first + ") are not stored");
             }
             List<byte[]> batch = decodeStored(rs.getBytes(3), count, first);
+            synchronized (batchRows) {
+              batchRows.put(first, batch);
+            }
             for (int i = 0; i < count; i++) {
               long idx = first + i;
               if (idx >= from && idx < to) {
-                out.add(batch.get(i));
+                out.add(batch.get(i).clone());
               }
             }
             expect = first + count;

@@ -213,7 +213,6 @@ public final class LogVerifier {
    */
   public void verifyHistory(JdbcLogSource source) throws LedgerVerificationException, LedgerUnavailableException {
     Checkpoint latest = verifyLog(source);
-    TileHashSource tiles = new TileHashSource(source, latest.size());
     long from = 0;
     while (true) {
       List<Long> sizes = source.checkpointSizes(from, latest.size(), 1000);
@@ -240,7 +239,6 @@ public final class LogVerifier {
       }
       from = sizes.get(sizes.size() - 1) + 1;
     }
-    Objects.requireNonNull(tiles);
   }
 
   private static HashSource tilesAt(LogSource source, long size) {
