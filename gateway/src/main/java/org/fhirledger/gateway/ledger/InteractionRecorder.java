@@ -37,6 +37,9 @@ import org.slf4j.LoggerFactory;
  * returns only once its entries are committed; when the ledger cannot append, it throws a 503 HAPI
  * exception, so the request fails closed (and a write is then never forwarded). Thread-safe.
  *
+ * <p>Every intent is reported to {@link PendingIntents} until its outcome is durable, which is what lets the next
+ * start reconcile only the part of the log that may hold intents without outcomes ({@link IntentReconciler}).
+ *
  * <p>Nothing that could be PHI is written: patients become pseudonyms, resource types are written
  * only when they are FHIR types and ids only when they have FHIR id syntax, and request ids only
  * when they look like ids.
@@ -58,8 +61,11 @@ public final class InteractionRecorder {
   private final FhirContent content;
   private final String origin;
   private final Clock clock;
+  private final PendingIntents pending;
 
-  InteractionRecorder(Ledger ledger, Pseudonymizer pseudonymizer, FhirContent content, String origin, Clock clock) {
+  InteractionRecorder(Ledger ledger, Pseudonymizer pseudonymizer, FhirContent content, String origin, Clock clock,
+      PendingIntents pending) {
+    this.pending = Objects.requireNonNull(pending, "pending");
     this.ledger = Objects.requireNonNull(ledger, "ledger");
     this.pseudonymizer = Objects.requireNonNull(pseudonymizer, "pseudonymizer");
     this.content = Objects.requireNonNull(content, "content");
@@ -77,7 +83,16 @@ public final class InteractionRecorder {
     Interaction interaction = LedgerInteractions.of(operation, request);
     RecordedFacts facts = RecordedFacts.of(interaction, 0, type(request), id(request), version(request));
     EntryRecord intent = base(request, facts).type(EntryType.INTENT).httpStatus(null).build();
-    return append(List.of(intent)).get(0);
+    PendingIntents.Ticket ticket = pending.beforeIntent();
+    long index;
+    try {
+      index = append(List.of(intent)).get(0);
+    } catch (RuntimeException e) {
+      pending.appendFailed(ticket);
+      throw e;
+    }
+    pending.appended(ticket, index);
+    return index;
   }
 
   /**
@@ -107,6 +122,7 @@ public final class InteractionRecorder {
         records.add(outcome(request, RecordedFacts.of(interaction, status, null, null, null), intentIndex));
       }
       append(records);
+      pending.resolved(intentIndex);
       return intentIndex;
     }
     RecordedFacts facts = RecordedFacts.of(interaction, status, type(request), id(request), version(request));
@@ -130,7 +146,11 @@ public final class InteractionRecorder {
       facts = facts.withContent(facts.contentSha256(), java.util.Set.of("Patient/" + facts.resourceId()));
     }
     EntryRecord record = intentIndex == null ? base(request, facts).build() : outcome(request, facts, intentIndex);
-    return append(List.of(record)).get(0);
+    long index = append(List.of(record)).get(0);
+    if (intentIndex != null) {
+      pending.resolved(intentIndex);
+    }
+    return index;
   }
 
   /**
@@ -143,7 +163,11 @@ public final class InteractionRecorder {
     Interaction interaction = LedgerInteractions.of(operation, request);
     RecordedFacts facts = RecordedFacts.of(interaction, status, type(request), id(request), version(request));
     EntryRecord record = intentIndex == null ? base(request, facts).build() : outcome(request, facts, intentIndex);
-    return append(List.of(record)).get(0);
+    long index = append(List.of(record)).get(0);
+    if (intentIndex != null) {
+      pending.resolved(intentIndex);
+    }
+    return index;
   }
 
   /** Parses a FHIR response body (JSON or XML); empty when it is not one. */
@@ -181,12 +205,12 @@ public final class InteractionRecorder {
 
   private List<Long> append(List<EntryRecord> records) {
     try {
-      List<CompletableFuture<AppendResult>> pending = new ArrayList<>(records.size());
+      List<CompletableFuture<AppendResult>> futures = new ArrayList<>(records.size());
       for (EntryRecord r : records) {
-        pending.add(ledger.appendAsync(EntryCodec.encode(r)));
+        futures.add(ledger.appendAsync(EntryCodec.encode(r)));
       }
       List<Long> indices = new ArrayList<>(records.size());
-      for (CompletableFuture<AppendResult> f : pending) {
+      for (CompletableFuture<AppendResult> f : futures) {
         indices.add(f.join().index());
       }
       return indices;
@@ -240,7 +264,7 @@ public final class InteractionRecorder {
     return request.getId() != null && request.getId().hasVersionIdPart() ? request.getId().getVersionIdPart() : null;
   }
 
-  private static String safeId(String id) {
+  static String safeId(String id) {
     return id != null && FHIR_ID.matcher(id).matches() ? id : null;
   }
 
