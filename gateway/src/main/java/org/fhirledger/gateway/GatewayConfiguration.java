@@ -4,6 +4,7 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import java.net.URI;
 import org.fhirledger.gateway.ledger.InteractionRecorder;
+import org.fhirledger.gateway.ledger.PseudonymErasure;
 import org.fhirledger.gateway.sandbox.SandboxEhr;
 import org.fhirledger.gateway.server.FailedInteractionRecorder;
 import org.fhirledger.gateway.server.CapabilityStatementAdjuster;
@@ -64,9 +65,10 @@ class GatewayConfiguration {
   @Bean
   ServletRegistrationBean<GatewayRestfulServer> fhirServlet(
       FhirContext fhirContext, InteractionForwarder forwarder, InteractionRecorder recorder,
-      GatewayProperties properties) {
+      GatewayProperties properties, PseudonymErasure pseudonymErasure) {
     GatewayRestfulServer server = new GatewayRestfulServer(fhirContext, forwarder);
     server.registerInterceptor(new FailedInteractionRecorder(recorder));
+    server.registerInterceptor(pseudonymErasure);
     if (properties.publicBaseUrl() != null) {
       server.setServerAddressStrategy(new HardcodedServerAddressStrategy(properties.publicBaseUrl().toString()));
     }

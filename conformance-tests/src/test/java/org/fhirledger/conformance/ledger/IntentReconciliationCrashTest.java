@@ -167,6 +167,18 @@ class IntentReconciliationCrashTest {
     assertTrue(checkpoint.size() >= 5, "create, two intents, two reconciled outcomes at least");
   }
 
+  @Test
+  void erasePseudonym_notEnabledByDefault_refusedWith403AndRecorded() throws Exception {
+    HttpResponse<String> refused = send(gateway.root(), "POST", "/fhir/Patient/" + updatedId + "/$erase-pseudonym", "");
+
+    assertEquals(403, refused.statusCode(), refused.body());
+    assertTrue(refused.body().contains("OperationOutcome") && refused.body().contains("not enabled"), refused.body());
+    long index = Long.parseLong(refused.headers().firstValue("X-Ledger-Index").orElseThrow());
+    LedgerOverHttp overHttp = new LedgerOverHttp(HTTP, gateway.root());
+    EntryRecord entry = EntryCodec.decode(overHttp.entries(overHttp.verifyLog()).get((int) index));
+    assertEquals(Outcome.DENIED, entry.outcome());
+  }
+
   private static int onlyIndex(Predicate<EntryRecord> which) {
     List<Integer> found = new ArrayList<>();
     for (int i = 0; i < ledger.size(); i++) {

@@ -83,6 +83,42 @@ public final class InteractionRecorder {
     Interaction interaction = LedgerInteractions.of(operation, request);
     RecordedFacts facts = RecordedFacts.of(interaction, 0, type(request), id(request), version(request));
     EntryRecord intent = base(request, facts).type(EntryType.INTENT).httpStatus(null).build();
+    return appendIntent(intent);
+  }
+
+  /**
+   * Appends the INTENT of erasing a patient's pseudonym secret. The entry names no patient id: only the pseudonym
+   * about to become unlinkable, if the patient has one.
+   *
+   * @return the intent's ledger index
+   * @throws UnclassifiedServerFailureException (503) if the ledger cannot append: do not erase
+   */
+  long recordErasureIntent(RequestDetails request, Optional<Pseudonym> erased) {
+    EntryRecord intent = erasure(request, erased).type(EntryType.INTENT).build();
+    return appendIntent(intent);
+  }
+
+  /**
+   * Appends the OUTCOME of an erasure intent.
+   *
+   * @param status 200 when the store answered (whether or not a secret existed), else the failure's status
+   * @throws UnclassifiedServerFailureException (503) if the ledger cannot append
+   */
+  long recordErasureOutcome(RequestDetails request, Optional<Pseudonym> erased, long intentIndex, int status) {
+    EntryRecord outcome = erasure(request, erased).outcome(outcomeOf(status), status).outcomeOfIntent(intentIndex)
+        .build();
+    long index = append(List.of(outcome)).get(0);
+    pending.resolved(intentIndex);
+    return index;
+  }
+
+  private EntryRecord.Builder erasure(RequestDetails request, Optional<Pseudonym> erased) {
+    // Deliberately no resource id: the id would link the entry, and so the erased pseudonym, back to the patient.
+    return base(request, RecordedFacts.of(Interaction.ERASURE, 0, "Patient", null, null))
+        .patients(erased.map(List::of).orElse(List.of()));
+  }
+
+  private long appendIntent(EntryRecord intent) {
     PendingIntents.Ticket ticket = pending.beforeIntent();
     long index;
     try {

@@ -72,6 +72,12 @@ class LedgerConfiguration {
         properties.ledger().origin(), clock, watermarkKeeper.pending());
   }
 
+  @Bean
+  PseudonymErasure pseudonymErasure(GatewayProperties properties, PatientSecretStore secrets,
+      InteractionRecorder recorder, FhirContext fhirContext) {
+    return new PseudonymErasure(new ErasureAccess(properties.admin().erasureEnabled()), secrets, recorder, fhirContext);
+  }
+
   private static Path ledgerDir(GatewayProperties properties) throws java.io.IOException {
     return Files.createDirectories(properties.dataDir().toAbsolutePath().resolve("ledger"));
   }
