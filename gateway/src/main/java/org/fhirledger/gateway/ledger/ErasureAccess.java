@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  */
 record ErasureAccess(boolean enabled) {
 
-  private static final Pattern IP_LITERAL = Pattern.compile("[0-9A-Fa-f:.%\\[\\]]+");
+  private static final Pattern IP_LITERAL = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}|[0-9A-Fa-f.%\\[\\]]*:[0-9A-Fa-f:.%\\[\\]]*");
 
   /**
    * Why the caller may not erase, or empty if it may. The reason is safe to show to the caller (no PHI).
