@@ -168,6 +168,15 @@ class IntentReconciliationCrashTest {
   }
 
   @Test
+  void restart_afterReconciliation_watermarkStoredSoTheNextStartSkipsTheSettledLog() throws Exception {
+    String stored = Files.readString(dir.resolve("gateway").resolve("ledger").resolve("reconcile-watermark")).trim();
+    long watermark = Long.parseLong(stored.substring(stored.indexOf(' ') + 1));
+
+    assertEquals("crash.test/ledger", stored.substring(0, stored.indexOf(' ')));
+    assertTrue(watermark >= checkpoint.size(), "every settled intent is below the watermark: " + watermark);
+  }
+
+  @Test
   void erasePseudonym_notEnabledByDefault_refusedWith403AndRecorded() throws Exception {
     HttpResponse<String> refused = send(gateway.root(), "POST", "/fhir/Patient/" + updatedId + "/$erase-pseudonym", "");
 

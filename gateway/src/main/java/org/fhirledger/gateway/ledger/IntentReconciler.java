@@ -47,7 +47,8 @@ import org.slf4j.LoggerFactory;
  *       ({@link FhirContent}) and the pseudonyms of its patients are recorded;
  *   <li>{@code FAILED}, 404 or 410: the resource is not there, or deleted (what a successful delete leaves);
  *   <li>{@code FAILED} with <b>no HTTP status</b>: what happened cannot be established (a transaction or batch, an
- *       operation, a conditional delete, an EHR that cannot search by request id, more than one candidate).
+ *       operation, a conditional delete, an EHR that cannot search by request id, more than one candidate, an
+ *       answer other than 200, 404, 410 or 5xx).
  * </ul>
  *
  * <p>An update, patch or delete names its resource, which is read. A create (or a conditional update or patch)
@@ -99,7 +100,8 @@ final class IntentReconciler {
       for (Map.Entry<Long, EntryRecord> intent : open.entrySet()) {
         RecordedFacts facts = establish(intent.getValue());
         ledger.append(EntryCodec.encode(outcome(intent.getKey(), intent.getValue(), facts)));
-        log.info("Reconciled the intent at ledger index {}: {} {}", intent.getKey(), facts.interaction(),
+        log.info("Reconciled the {} intent at ledger index {}: EHR status {}", intent.getValue().interaction(),
+            intent.getKey(),
             facts.httpStatus() == 0 ? "(not established)" : facts.httpStatus());
       }
       long watermark = ledger.latestCheckpoint().size();
