@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,7 +56,9 @@ import org.slf4j.LoggerFactory;
  * <p>An update, patch or delete names its resource, which is read. A create (or a conditional update or patch)
  * does not: it is found by the request id the gateway forwarded as {@code X-Request-ID}, which HAPI-based EHRs
  * keep in {@code meta.source} ({@code #<request id>}) and search with {@code _source}; a match counts only if its
- * {@code meta.source} really ends with that id (an EHR that ignores {@code _source} answers with everything).
+ * {@code meta.source} really ends with that id (an EHR that ignores {@code _source} answers with everything) and
+ * it was not stored more than {@link #CLOCK_SKEW} before the intent (HAPI takes a client's {@code X-Request-ID}, so
+ * an earlier request may have used the same id).
  *
  * <p><b>Failure:</b> if the EHR cannot be reached or answers 5xx, or the ledger cannot append, {@link #reconcile}
  * throws and the gateway does not start (fail-closed: it must not serve while it owes the ledger an outcome).
@@ -63,6 +67,8 @@ final class IntentReconciler {
 
   private static final Logger log = LoggerFactory.getLogger(IntentReconciler.class);
   static final int CHUNK = 4096;
+  /** How far the EHR's clock may lag the gateway's before a match by request id is deemed too old to be ours. */
+  static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
 
   private final Ledger ledger;
   private final Pseudonymizer pseudonymizer;
@@ -149,7 +155,7 @@ final class IntentReconciler {
       return readById(type, id);
     }
     if (type != null && (asked == Interaction.CREATE || asked == Interaction.UPDATE || asked == Interaction.PATCH)) {
-      return findBySource(type, intent.requestId());
+      return findBySource(type, intent.requestId(), intent.time());
     }
     return unknown(type, id);
   }
@@ -168,7 +174,7 @@ final class IntentReconciler {
     return found(resource.get());
   }
 
-  private RecordedFacts findBySource(String type, String requestId) {
+  private RecordedFacts findBySource(String type, String requestId, Instant intentTime) {
     String marker = "#" + requestId;
     UpstreamResponse search = get("/" + type + "?_source=" + URLEncoder.encode(marker, StandardCharsets.UTF_8)
         + "&_count=2");
@@ -191,6 +197,11 @@ final class IntentReconciler {
       matches.add(e.getResource());
     }
     if (matches.size() == 1) {
+      java.util.Date lastUpdated = matches.get(0).getMeta().getLastUpdated();
+      if (lastUpdated != null && lastUpdated.toInstant().isBefore(intentTime.minus(CLOCK_SKEW))) {
+        // Stored well before this write was even intended: another request with the same (client-chosen) id.
+        return unknown(type, null);
+      }
       return found(matches.get(0));
     }
     if (matches.isEmpty() && !requestId.startsWith("gw-")) {

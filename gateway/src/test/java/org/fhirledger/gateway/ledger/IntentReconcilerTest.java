@@ -141,6 +141,42 @@ class IntentReconcilerTest {
   }
 
   @Test
+  void reconcile_createFoundBySource_successWithTheCreatedResource() throws Exception {
+    append(intent(Interaction.CREATE, "Patient", null, "r12"));
+    String json = FHIR.newJsonParser().encodeResourceToString(searchset(sourced("12", "#r12", CLOCK.instant())));
+
+    reconciler(r -> response(200, json)).reconcile(watermark);
+
+    assertEquals(Outcome.SUCCESS, entry(1).outcome());
+    assertEquals("12", entry(1).resourceId());
+  }
+
+  @Test
+  void reconcile_createMatchStoredLongBeforeTheIntent_recordedAsNotEstablished() throws Exception {
+    append(intent(Interaction.CREATE, "Patient", null, "reused"));
+    String json = FHIR.newJsonParser().encodeResourceToString(
+        searchset(sourced("13", "#reused", CLOCK.instant().minus(java.time.Duration.ofDays(1)))));
+
+    reconciler(r -> response(200, json)).reconcile(watermark);
+
+    assertEquals(Outcome.FAILED, entry(1).outcome());
+    assertNull(entry(1).httpStatus());
+  }
+
+  private static Patient sourced(String id, String source, Instant lastUpdated) {
+    Patient p = new Patient();
+    p.setId("Patient/" + id);
+    p.getMeta().setVersionId("1").setSource(source).setLastUpdated(java.util.Date.from(lastUpdated));
+    return p;
+  }
+
+  private static Bundle searchset(Patient p) {
+    Bundle b = new Bundle().setType(Bundle.BundleType.SEARCHSET);
+    b.addEntry().setResource(p);
+    return b;
+  }
+
+  @Test
   void reconcile_createNotFound_recordedAs404() throws Exception {
     append(intent(Interaction.CREATE, "Patient", null, "r10"));
     String empty = FHIR.newJsonParser().encodeResourceToString(new Bundle().setType(Bundle.BundleType.SEARCHSET));
