@@ -230,7 +230,6 @@ class IntentReconciliationCrashTest {
       if (Instant.now().isAfter(deadline)) {
         throw new AssertionError(what + " did not reach the EHR within " + STORE_TIMEOUT);
       }
-      Thread.onSpinWait();
       Thread.sleep(100); // polling interval, not synchronisation: the condition is re-checked
     }
   }

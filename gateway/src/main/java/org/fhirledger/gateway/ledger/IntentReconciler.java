@@ -20,6 +20,7 @@ import org.fhirledger.ledger.entry.EntryCodec;
 import org.fhirledger.ledger.entry.EntryRecord;
 import org.fhirledger.ledger.entry.EntryType;
 import org.fhirledger.ledger.entry.Interaction;
+import org.fhirledger.ledger.entry.Outcome;
 import org.fhirledger.ledger.entry.Pseudonym;
 import org.fhirledger.ledger.entry.Pseudonymizer;
 import org.fhirledger.gateway.upstream.UpstreamFhirClient;
@@ -258,7 +259,7 @@ final class IntentReconciler {
     if (facts.httpStatus() > 0) {
       b.outcome(InteractionRecorder.outcomeOf(facts.httpStatus()), facts.httpStatus());
     } else {
-      b.outcome(org.fhirledger.ledger.entry.Outcome.FAILED);
+      b.outcome(Outcome.FAILED);
     }
     return b.build();
   }
