@@ -5,6 +5,7 @@ import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import java.net.URI;
 import org.fhirledger.gateway.audit.AuditEndpoints;
 import org.fhirledger.gateway.ledger.InteractionRecorder;
+import org.fhirledger.gateway.ledger.PseudonymErasure;
 import org.fhirledger.gateway.sandbox.SandboxEhr;
 import org.fhirledger.gateway.server.FailedInteractionRecorder;
 import org.fhirledger.gateway.server.CapabilityStatementAdjuster;
@@ -65,10 +66,11 @@ class GatewayConfiguration {
   @Bean
   ServletRegistrationBean<GatewayRestfulServer> fhirServlet(
       FhirContext fhirContext, InteractionForwarder forwarder, InteractionRecorder recorder,
-      GatewayProperties properties, AuditEndpoints audit) {
+      GatewayProperties properties, AuditEndpoints audit, PseudonymErasure pseudonymErasure) {
     GatewayRestfulServer server = new GatewayRestfulServer(fhirContext, forwarder, audit::serves);
     server.registerProviders(audit.providers());
     server.registerInterceptor(new FailedInteractionRecorder(recorder));
+    server.registerInterceptor(pseudonymErasure);
     if (properties.publicBaseUrl() != null) {
       server.setServerAddressStrategy(new HardcodedServerAddressStrategy(properties.publicBaseUrl().toString()));
     }

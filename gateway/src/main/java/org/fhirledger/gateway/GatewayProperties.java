@@ -14,13 +14,21 @@ import org.springframework.util.unit.DataSize;
  * @param publicBaseUrl the FHIR base URL clients use, when the gateway sits behind a proxy that
  *     rewrites host or path; when empty, the base is taken from each request
  * @param upstream how to reach the EHR
+ * @param ledger the ledger's settings
+ * @param admin administrative operations
  */
 @ConfigurationProperties("gateway")
 public record GatewayProperties(
     @DefaultValue("data") Path dataDir,
     URI publicBaseUrl,
     @DefaultValue Upstream upstream,
-    @DefaultValue LedgerSettings ledger) {
+    @DefaultValue LedgerSettings ledger,
+    @DefaultValue Admin admin) {
+
+  /**
+   * @param erasureEnabled whether {@code Patient/<id>/$erase-pseudonym} may be called at all (from loopback only)
+   */
+  public record Admin(@DefaultValue("false") boolean erasureEnabled) {}
 
   /**
    * @param origin the log's origin line (C2SP tlog-checkpoint): by convention the public URL prefix
@@ -28,11 +36,13 @@ public record GatewayProperties(
    *     it is also the signing key's name, so it must not change once the log has entries
    * @param maxBatchSize most entries committed in one transaction and checkpoint
    * @param maxBatchDelay how long the sequencer waits to fill a batch (0: batch only under load)
+   * @param watermarkInterval how often the reconciliation watermark is stored (also stored on clean shutdown)
    */
   public record LedgerSettings(
       @DefaultValue("localhost/ledger") String origin,
       @DefaultValue("1024") int maxBatchSize,
-      @DefaultValue("0ms") Duration maxBatchDelay) {}
+      @DefaultValue("0ms") Duration maxBatchDelay,
+      @DefaultValue("10s") Duration watermarkInterval) {}
 
 
   /**

@@ -96,7 +96,7 @@ final class LedgerAuditEventFactory {
       case CREATE -> AuditEventAction.C;
       case READ, VREAD, HISTORY, CAPABILITIES -> AuditEventAction.R;
       case UPDATE, PATCH, CONSENT_CHANGE -> AuditEventAction.U;
-      case DELETE -> AuditEventAction.D;
+      case DELETE, ERASURE -> AuditEventAction.D;
       case SEARCH, OPERATION, BATCH, TRANSACTION, BREAK_GLASS, RECONCILE -> AuditEventAction.E;
     };
   }
@@ -117,7 +117,7 @@ final class LedgerAuditEventFactory {
       case CAPABILITIES -> "capabilities";
       case BATCH -> "batch";
       case TRANSACTION -> "transaction";
-      case OPERATION, BREAK_GLASS, RECONCILE -> "operation";
+      case OPERATION, BREAK_GLASS, RECONCILE, ERASURE -> "operation";
     };
   }
 

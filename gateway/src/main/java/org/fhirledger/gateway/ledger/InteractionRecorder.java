@@ -37,6 +37,9 @@ import org.slf4j.LoggerFactory;
  * returns only once its entries are committed; when the ledger cannot append, it throws a 503 HAPI
  * exception, so the request fails closed (and a write is then never forwarded). Thread-safe.
  *
+ * <p>Every intent is reported to {@link PendingIntents} until its outcome is durable, which is what lets the next
+ * start reconcile only the part of the log that may hold intents without outcomes ({@link IntentReconciler}).
+ *
  * <p>Nothing that could be PHI is written: patients become pseudonyms, resource types are written
  * only when they are FHIR types and ids only when they have FHIR id syntax, and request ids only
  * when they look like ids.
@@ -59,8 +62,11 @@ public final class InteractionRecorder {
   private final FhirContent content;
   private final String origin;
   private final Clock clock;
+  private final PendingIntents pending;
 
-  InteractionRecorder(Ledger ledger, Pseudonymizer pseudonymizer, FhirContent content, String origin, Clock clock) {
+  InteractionRecorder(Ledger ledger, Pseudonymizer pseudonymizer, FhirContent content, String origin, Clock clock,
+      PendingIntents pending) {
+    this.pending = Objects.requireNonNull(pending, "pending");
     this.ledger = Objects.requireNonNull(ledger, "ledger");
     this.pseudonymizer = Objects.requireNonNull(pseudonymizer, "pseudonymizer");
     this.content = Objects.requireNonNull(content, "content");
@@ -78,7 +84,52 @@ public final class InteractionRecorder {
     Interaction interaction = LedgerInteractions.of(operation, request);
     RecordedFacts facts = RecordedFacts.of(interaction, 0, type(request), id(request), version(request));
     EntryRecord intent = base(request, facts).type(EntryType.INTENT).httpStatus(null).build();
-    return append(List.of(intent)).get(0);
+    return appendIntent(intent);
+  }
+
+  /**
+   * Appends the INTENT of erasing a patient's pseudonym secret. The entry names no patient id: only the pseudonym
+   * about to become unlinkable, if the patient has one.
+   *
+   * @return the intent's ledger index
+   * @throws UnclassifiedServerFailureException (503) if the ledger cannot append: do not erase
+   */
+  long recordErasureIntent(RequestDetails request, Optional<Pseudonym> erased) {
+    EntryRecord intent = erasure(request, erased).type(EntryType.INTENT).build();
+    return appendIntent(intent);
+  }
+
+  /**
+   * Appends the OUTCOME of an erasure intent.
+   *
+   * @param status 200 when the store answered (whether or not a secret existed), else the failure's status
+   * @throws UnclassifiedServerFailureException (503) if the ledger cannot append
+   */
+  long recordErasureOutcome(RequestDetails request, Optional<Pseudonym> erased, long intentIndex, int status) {
+    EntryRecord outcome = erasure(request, erased).outcome(outcomeOf(status), status).outcomeOfIntent(intentIndex)
+        .build();
+    long index = append(List.of(outcome)).get(0);
+    pending.resolved(intentIndex);
+    return index;
+  }
+
+  private EntryRecord.Builder erasure(RequestDetails request, Optional<Pseudonym> erased) {
+    // Deliberately no resource id: the id would link the entry, and so the erased pseudonym, back to the patient.
+    return base(request, RecordedFacts.of(Interaction.ERASURE, 0, "Patient", null, null))
+        .patients(erased.map(List::of).orElse(List.of()));
+  }
+
+  private long appendIntent(EntryRecord intent) {
+    PendingIntents.Ticket ticket = pending.beforeIntent();
+    long index;
+    try {
+      index = append(List.of(intent)).get(0);
+    } catch (RuntimeException e) {
+      pending.appendFailed(ticket);
+      throw e;
+    }
+    pending.appended(ticket, index);
+    return index;
   }
 
   /**
@@ -108,6 +159,7 @@ public final class InteractionRecorder {
         records.add(outcome(request, RecordedFacts.of(interaction, status, null, null, null), intentIndex));
       }
       appendFinal(request, records);
+      pending.resolved(intentIndex);
       return intentIndex;
     }
     RecordedFacts facts = RecordedFacts.of(interaction, status, type(request), id(request), version(request));
@@ -131,7 +183,7 @@ public final class InteractionRecorder {
       facts = facts.withContent(facts.contentSha256(), java.util.Set.of("Patient/" + facts.resourceId()));
     }
     EntryRecord record = intentIndex == null ? base(request, facts).build() : outcome(request, facts, intentIndex);
-    return appendFinal(request, List.of(record)).get(0);
+    return appendFinal(request, List.of(record), intentIndex);
   }
 
   /**
@@ -144,7 +196,7 @@ public final class InteractionRecorder {
     Interaction interaction = LedgerInteractions.of(operation, request);
     RecordedFacts facts = RecordedFacts.of(interaction, status, type(request), id(request), version(request));
     EntryRecord record = intentIndex == null ? base(request, facts).build() : outcome(request, facts, intentIndex);
-    return appendFinal(request, List.of(record)).get(0);
+    return appendFinal(request, List.of(record), intentIndex);
   }
 
   /**
@@ -163,7 +215,7 @@ public final class InteractionRecorder {
     Interaction interaction = LedgerInteractions.of(operation, request);
     RecordedFacts facts = RecordedFacts.of(interaction, 200, type(request), id(request), version(request))
         .withContent(content.canonicalSha256(returned), patients);
-    return appendFinal(request, List.of(base(request, facts).build())).get(0);
+    return appendFinal(request, List.of(base(request, facts).build()), null);
   }
 
   /** Parses a FHIR response body (JSON or XML); empty when it is not one. */
@@ -213,14 +265,23 @@ public final class InteractionRecorder {
     return indices;
   }
 
+  /** Appends one final entry; if it settles an intent, the intent is no longer pending. */
+  private long appendFinal(RequestDetails request, List<EntryRecord> records, Long intentIndex) {
+    long index = appendFinal(request, records).get(0);
+    if (intentIndex != null) {
+      pending.resolved(intentIndex);
+    }
+    return index;
+  }
+
   private List<Long> append(List<EntryRecord> records) {
     try {
-      List<CompletableFuture<AppendResult>> pending = new ArrayList<>(records.size());
+      List<CompletableFuture<AppendResult>> futures = new ArrayList<>(records.size());
       for (EntryRecord r : records) {
-        pending.add(ledger.appendAsync(EntryCodec.encode(r)));
+        futures.add(ledger.appendAsync(EntryCodec.encode(r)));
       }
       List<Long> indices = new ArrayList<>(records.size());
-      for (CompletableFuture<AppendResult> f : pending) {
+      for (CompletableFuture<AppendResult> f : futures) {
         indices.add(f.join().index());
       }
       return indices;
@@ -274,7 +335,7 @@ public final class InteractionRecorder {
     return request.getId() != null && request.getId().hasVersionIdPart() ? request.getId().getVersionIdPart() : null;
   }
 
-  private static String safeId(String id) {
+  static String safeId(String id) {
     return id != null && FHIR_ID.matcher(id).matches() ? id : null;
   }
 

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import org.fhirledger.gateway.GatewayProperties;
+import org.fhirledger.gateway.upstream.UpstreamFhirClient;
 import org.fhirledger.ledger.Ledger;
 import org.fhirledger.ledger.LedgerOptions;
 import org.fhirledger.ledger.LedgerUnavailableException;
@@ -48,11 +49,33 @@ class LedgerConfiguration {
     return JdbcPatientSecretStore.open(JdbcLedgerStorage.h2(ledgerDir(properties)), clock, new SecureRandom());
   }
 
+  /**
+   * Reconciles the intents a previous run left without outcomes, then keeps the watermark for the next start.
+   * Built before the recorder, and so before the FHIR endpoint exists: the gateway serves nothing until every
+   * earlier write is settled, and does not start if that fails.
+   */
+  @Bean(destroyMethod = "close")
+  WatermarkKeeper watermarkKeeper(Ledger ledger, PatientSecretStore secrets, FhirContext fhirContext,
+      UpstreamFhirClient upstream, GatewayProperties properties, Clock clock) throws java.io.IOException {
+    String origin = properties.ledger().origin();
+    WatermarkFile file = new WatermarkFile(ledgerDir(properties), origin);
+    long watermark = new IntentReconciler(ledger, new Pseudonymizer(secrets), new FhirContent(fhirContext), upstream,
+        origin, clock).reconcile(file);
+    PendingIntents pending = new PendingIntents(() -> ledger.latestCheckpoint().size(), watermark);
+    return WatermarkKeeper.start(pending, file, watermark, properties.ledger().watermarkInterval());
+  }
+
   @Bean
-  InteractionRecorder interactionRecorder(
-      Ledger ledger, PatientSecretStore secrets, FhirContext fhirContext, GatewayProperties properties, Clock clock) {
+  InteractionRecorder interactionRecorder(Ledger ledger, PatientSecretStore secrets, FhirContext fhirContext,
+      GatewayProperties properties, Clock clock, WatermarkKeeper watermarkKeeper) {
     return new InteractionRecorder(ledger, new Pseudonymizer(secrets), new FhirContent(fhirContext),
-        properties.ledger().origin(), clock);
+        properties.ledger().origin(), clock, watermarkKeeper.pending());
+  }
+
+  @Bean
+  PseudonymErasure pseudonymErasure(GatewayProperties properties, PatientSecretStore secrets,
+      InteractionRecorder recorder, FhirContext fhirContext) {
+    return new PseudonymErasure(new ErasureAccess(properties.admin().erasureEnabled()), secrets, recorder, fhirContext);
   }
 
   private static Path ledgerDir(GatewayProperties properties) throws java.io.IOException {

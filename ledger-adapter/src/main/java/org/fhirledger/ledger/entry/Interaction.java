@@ -6,7 +6,9 @@ package org.fhirledger.ledger.entry;
  */
 public enum Interaction {
   READ(1), VREAD(2), SEARCH(3), HISTORY(4), CREATE(5), UPDATE(6), PATCH(7), DELETE(8), OPERATION(9),
-  CONSENT_CHANGE(10), BREAK_GLASS(11), CAPABILITIES(12), BATCH(13), TRANSACTION(14), RECONCILE(15);
+  CONSENT_CHANGE(10), BREAK_GLASS(11), CAPABILITIES(12), BATCH(13), TRANSACTION(14), RECONCILE(15),
+  /** An administrator destroyed a patient's pseudonym secret (erasure without rewriting the log). */
+  ERASURE(16);
 
   final int code;
 
