@@ -34,6 +34,7 @@ import org.fhirledger.ledger.entry.Interaction;
 import org.fhirledger.ledger.entry.Outcome;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.Observation;
 import org.hl7.fhir.r4.model.Patient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -61,6 +62,7 @@ class IntentReconciliationCrashTest {
   private static WithholdingRelay relay;
   private static GatewayChild gateway;
 
+  private static String patientId;
   private static String updatedId;
   private static String createdFamily;
   private static List<EntryRecord> ledger;
@@ -75,17 +77,24 @@ class IntentReconciliationCrashTest {
 
     HttpResponse<String> created = send(gateway.root(), "POST", "/fhir/Patient", patientJson("Crashworthy"));
     assertEquals(201, created.statusCode(), created.body());
-    updatedId = created.headers().firstValue("Location").orElseThrow().split("/")[5];
+    patientId = created.headers().firstValue("Location").orElseThrow().split("/")[5];
+    // The update is of an Observation: a Patient's own id never goes on the ledger (only its
+    // pseudonym), so an Observation is what exercises reconciliation by a known id.
+    HttpResponse<String> observation = send(gateway.root(), "POST", "/fhir/Observation", observationJson("first"));
+    assertEquals(201, observation.statusCode(), observation.body());
+    updatedId = observation.headers().firstValue("Location").orElseThrow().split("/")[5];
 
     relay.withholdWriteResponses(true);
     createdFamily = "Crashcreated" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-    String update = "{\"resourceType\":\"Patient\",\"id\":\"" + updatedId
-        + "\",\"name\":[{\"family\":\"Crashworthy\",\"given\":[\"Updated\"]}]}";
-    HTTP.sendAsync(request(gateway.root(), "PUT", "/fhir/Patient/" + updatedId, update), HttpResponse.BodyHandlers.discarding());
+    String update = observationJson("second").replace("{\"resourceType\":\"Observation\",",
+        "{\"resourceType\":\"Observation\",\"id\":\"" + updatedId + "\",");
+    HTTP.sendAsync(request(gateway.root(), "PUT", "/fhir/Observation/" + updatedId, update),
+        HttpResponse.BodyHandlers.discarding());
     HTTP.sendAsync(request(gateway.root(), "POST", "/fhir/Patient", patientJson(createdFamily)),
         HttpResponse.BodyHandlers.discarding());
 
-    awaitInEhr("the update", () -> ehrPatient(updatedId).map(p -> "2".equals(p.getMeta().getVersionId())).orElse(false));
+    awaitInEhr("the update",
+        () -> ehrObservation(updatedId).map(o -> "2".equals(o.getMeta().getVersionId())).orElse(false));
     awaitInEhr("the create", () -> ehrSearch("family=" + createdFamily).getEntry().size() == 1);
 
     gateway.kill();
@@ -118,16 +127,16 @@ class IntentReconciliationCrashTest {
     int intent = onlyIndex(r -> r.type() == EntryType.INTENT && r.interaction() == Interaction.UPDATE
         && updatedId.equals(r.resourceId()));
     EntryRecord outcome = onlyOutcomeOf(intent);
-    Patient stored = ehrPatient(updatedId).orElseThrow();
+    Observation stored = ehrObservation(updatedId).orElseThrow();
 
     assertEquals(Interaction.RECONCILE, outcome.interaction());
     assertEquals(Outcome.SUCCESS, outcome.outcome());
     assertEquals(200, outcome.httpStatus());
-    assertEquals("Patient", outcome.resourceType());
+    assertEquals("Observation", outcome.resourceType());
     assertEquals(updatedId, outcome.resourceId());
     assertEquals("2", outcome.resourceVersion());
     assertArrayEquals(canonicalSha256(stored), outcome.contentSha256());
-    assertEquals(1, outcome.patients().size(), "the changed patient is named by its pseudonym");
+    assertEquals(1, outcome.patients().size(), "the patient whose data changed is named by its pseudonym");
     assertEquals(ledger.get(intent).requestId(), outcome.requestId());
   }
 
@@ -143,8 +152,8 @@ class IntentReconciliationCrashTest {
     assertEquals(Interaction.RECONCILE, outcome.interaction());
     assertEquals(Outcome.SUCCESS, outcome.outcome());
     assertEquals(200, outcome.httpStatus());
-    assertEquals(stored.getIdElement().getIdPart(), outcome.resourceId());
-    assertEquals(stored.getMeta().getVersionId(), outcome.resourceVersion());
+    assertNull(outcome.resourceId(), "a patient is named by its pseudonym, never its id");
+    assertEquals(1, outcome.patients().size());
     assertArrayEquals(canonicalSha256(stored), outcome.contentSha256());
   }
 
@@ -178,7 +187,7 @@ class IntentReconciliationCrashTest {
 
   @Test
   void erasePseudonym_notEnabledByDefault_refusedWith403AndRecorded() throws Exception {
-    HttpResponse<String> refused = send(gateway.root(), "POST", "/fhir/Patient/" + updatedId + "/$erase-pseudonym", "");
+    HttpResponse<String> refused = send(gateway.root(), "POST", "/fhir/Patient/" + patientId + "/$erase-pseudonym", "");
 
     assertEquals(403, refused.statusCode(), refused.body());
     assertTrue(refused.body().contains("OperationOutcome") && refused.body().contains("not enabled"), refused.body());
@@ -242,6 +251,14 @@ class IntentReconciliationCrashTest {
         : Optional.empty();
   }
 
+  private static Optional<Observation> ehrObservation(String id) throws Exception {
+    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(ehr.baseUrl() + "/Observation/" + id))
+        .header("Accept", "application/fhir+json").timeout(Duration.ofSeconds(30)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    return r.statusCode() == 200 ? Optional.of(FHIR.newJsonParser().parseResource(Observation.class, r.body()))
+        : Optional.empty();
+  }
+
   private static Bundle ehrSearch(String query) throws Exception {
     HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(ehr.baseUrl() + "/Patient?" + query))
         .header("Accept", "application/fhir+json").timeout(Duration.ofSeconds(30)).build(),
@@ -262,6 +279,11 @@ class IntentReconciliationCrashTest {
 
   private static HttpResponse<String> send(String root, String method, String path, String json) throws Exception {
     return HTTP.send(request(root, method, path, json), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static String observationJson(String value) {
+    return "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"crash test\"},"
+        + "\"subject\":{\"reference\":\"Patient/" + patientId + "\"},\"valueString\":\"" + value + "\"}";
   }
 
   private static String patientJson(String family) {

@@ -98,8 +98,7 @@ class LedgerRecordingTest {
     assertEquals(Outcome.SUCCESS, record.outcome());
     assertEquals(201, record.httpStatus());
     assertEquals("Patient", record.resourceType());
-    assertEquals(version.getIdElement().getIdPart(), record.resourceId());
-    assertEquals(version.getMeta().getVersionId(), record.resourceVersion());
+    assertEquals(null, record.resourceId(), "a patient is named by its pseudonym only, never its id");
     assertArrayEquals(expected, record.contentSha256());
     assertEquals(1, record.patients().size(), "the created patient is named by one pseudonym");
 

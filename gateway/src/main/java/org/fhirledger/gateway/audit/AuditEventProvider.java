@@ -63,7 +63,14 @@ public final class AuditEventProvider {
     long ledgerSize = ledgerSizeParam != null ? ledgerSizeParam : trail.latestCheckpoint().size();
 
     Optional<Pseudonym> pseudonym = patient == null ? Optional.empty() : trail.pseudonym(patient);
-    boolean nothingCanMatch = patient != null && pseudonym.isEmpty()
+    boolean unknownEntityPatient = false;
+    if (entity != null && entity.startsWith("Patient/")) {
+      // Entries name a Patient resource by the patient's pseudonym, never by its id.
+      Optional<Pseudonym> entityPatient = trail.pseudonym(entity);
+      unknownEntityPatient = entityPatient.isEmpty();
+      entity = entityPatient.map(AuditIndex::patientEntityKey).orElse(entity);
+    }
+    boolean nothingCanMatch = patient != null && pseudonym.isEmpty() || unknownEntityPatient
         || range[0] != null && range[1] != null && range[0].isAfter(range[1]);
     long[] matches = nothingCanMatch ? new long[0]
         : trail.find(new AuditQuery(pseudonym.orElse(null), agent, entity, action, range[0], range[1]));
@@ -74,7 +81,11 @@ public final class AuditEventProvider {
 
     int from = Math.min(offset, matches.length);
     int to = Math.min(matches.length, from + count);
-    Map<Pseudonym, String> known = pseudonym.isPresent() ? Map.of(pseudonym.get(), patient) : Map.of();
+    Map<Pseudonym, String> known = new java.util.HashMap<>();
+    pseudonym.ifPresent(ps -> known.put(ps, patient));
+    if (entityParam != null && entityParam.startsWith("Patient/")) {
+      trail.pseudonym(AuditParameters.entityReference(entityParam)).ifPresent(ps -> known.put(ps, AuditParameters.entityReference(entityParam)));
+    }
     List<AuditEvent> page = trail.events(matches, from, to, known);
 
     record(request, RestOperationTypeEnum.SEARCH_TYPE, searchset(page), pseudonym.isPresent() ? Set.of(patient) : Set.of());

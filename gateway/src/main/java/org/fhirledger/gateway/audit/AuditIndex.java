@@ -164,7 +164,17 @@ final class AuditIndex {
     post(byAgent, record.actor().organization(), index);
     if (record.resourceType() != null && record.resourceId() != null) {
       post(byEntity, record.resourceType() + "/" + record.resourceId(), index);
+    } else if ("Patient".equals(record.resourceType())) {
+      // A Patient's own id is never on the ledger: the entry is about the patients it names.
+      for (Pseudonym p : record.patients()) {
+        post(byEntity, patientEntityKey(p), index);
+      }
     }
+  }
+
+  /** The entity key of entries about the Patient resource of the patient with pseudonym {@code p}. */
+  static String patientEntityKey(Pseudonym p) {
+    return "Patient#" + p;
   }
 
   private static void post(Map<String, LongList> map, String key, long index) {

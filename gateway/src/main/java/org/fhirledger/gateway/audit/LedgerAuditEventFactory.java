@@ -76,7 +76,7 @@ final class LedgerAuditEventFactory {
     event.getSource().setSite(record.origin())
         .setObserver(gateway(record.origin()))
         .addType(new Coding(SOURCE_TYPE, "4", "Application Server"));
-    addDataEntity(event, record);
+    addDataEntity(event, record, knownPatients);
     for (Pseudonym p : record.patients()) {
       Reference what = new Reference().setIdentifier(
           new Identifier().setSystem(GatewayProfiles.PSEUDONYM_SYSTEM).setValue(p.toString()));
@@ -158,12 +158,20 @@ final class LedgerAuditEventFactory {
         .setIdentifier(new Identifier().setSystem(GatewayProfiles.LOG_ORIGIN_SYSTEM).setValue(origin));
   }
 
-  private static void addDataEntity(AuditEvent event, EntryRecord record) {
+  private static void addDataEntity(AuditEvent event, EntryRecord record, Map<Pseudonym, String> knownPatients) {
     if (record.resourceType() == null) {
       return;
     }
     Reference what = new Reference();
-    if (record.resourceId() != null) {
+    if ("Patient".equals(record.resourceType()) && record.resourceId() == null && record.patients().size() == 1) {
+      // A Patient resource is on the ledger only as its patient's pseudonym.
+      Pseudonym p = record.patients().get(0);
+      what.setType("Patient").setIdentifier(
+          new Identifier().setSystem(GatewayProfiles.PSEUDONYM_SYSTEM).setValue(p.toString()));
+      if (knownPatients.containsKey(p)) {
+        what.setReference(knownPatients.get(p));
+      }
+    } else if (record.resourceId() != null) {
       what.setReference(record.resourceType() + "/" + record.resourceId()
           + (record.resourceVersion() != null ? "/_history/" + record.resourceVersion() : ""));
     } else {

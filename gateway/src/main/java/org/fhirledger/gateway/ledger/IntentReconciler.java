@@ -248,8 +248,7 @@ final class IntentReconciler {
         .time(clock.instant())
         .origin(origin)
         .interaction(Interaction.RECONCILE)
-        .resource(facts.resourceType(), InteractionRecorder.safeId(facts.resourceId()),
-            InteractionRecorder.safeId(facts.resourceVersion()))
+        .resource(facts.resourceType(), InteractionRecorder.ledgerId(facts), InteractionRecorder.ledgerVersion(facts))
         .contentSha256(facts.contentSha256())
         .actor(intent.actor())
         .purposeOfUse(intent.purposeOfUse())

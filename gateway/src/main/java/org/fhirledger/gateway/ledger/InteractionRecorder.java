@@ -240,7 +240,7 @@ public final class InteractionRecorder {
         .time(clock.instant())
         .origin(origin)
         .interaction(facts.interaction())
-        .resource(facts.resourceType(), safeId(facts.resourceId()), safeId(facts.resourceVersion()))
+        .resource(facts.resourceType(), ledgerId(facts), ledgerVersion(facts))
         .contentSha256(facts.contentSha256())
         .actor(ANONYMOUS)
         .requestId(requestId(request))
@@ -333,6 +333,18 @@ public final class InteractionRecorder {
 
   private static String version(RequestDetails request) {
     return request.getId() != null && request.getId().hasVersionIdPart() ? request.getId().getVersionIdPart() : null;
+  }
+
+  /**
+   * A Patient's own id never goes on the ledger: the patient is named by the pseudonym, which erasure
+   * can make unlinkable, whereas a clear id would link the entry to the patient forever.
+   */
+  static String ledgerId(RecordedFacts facts) {
+    return "Patient".equals(facts.resourceType()) ? null : safeId(facts.resourceId());
+  }
+
+  static String ledgerVersion(RecordedFacts facts) {
+    return "Patient".equals(facts.resourceType()) ? null : safeId(facts.resourceVersion());
   }
 
   static String safeId(String id) {

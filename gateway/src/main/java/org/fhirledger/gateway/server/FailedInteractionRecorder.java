@@ -33,6 +33,11 @@ public final class FailedInteractionRecorder {
     }
     int status = failure instanceof BaseServerResponseException e ? e.getStatusCode() : 500;
     Long intent = (Long) request.getUserData().get(INTENT_KEY);
+    if (intent != null && (status == 504 || status == 502)) {
+      // The EHR may or may not have applied the write: the failure is recorded, but the intent stays
+      // open so that the next start reconciles it with what the EHR actually holds.
+      intent = null;
+    }
     try {
       long index = recorder.recordFailed(request, Interactions.classify(request), intent, status);
       request.getResponse().addHeader(InteractionRecorder.HEADER, Long.toString(index));

@@ -114,8 +114,8 @@ class IntentReconcilerTest {
     EntryRecord outcome = entry(1);
     assertEquals(Outcome.SUCCESS, outcome.outcome());
     assertEquals(200, outcome.httpStatus());
-    assertEquals("7", outcome.resourceId());
-    assertEquals("3", outcome.resourceVersion());
+    assertNull(outcome.resourceId(), "a patient is named by its pseudonym, never its id");
+    assertNull(outcome.resourceVersion());
     assertArrayEquals(FhirContent.sha256(FHIR.newJsonParser().setPrettyPrint(false)
         .encodeResourceToString(FHIR.newJsonParser().parseResource(json)).getBytes(StandardCharsets.UTF_8)),
         outcome.contentSha256());
@@ -148,7 +148,8 @@ class IntentReconcilerTest {
     reconciler(r -> response(200, json)).reconcile(watermark);
 
     assertEquals(Outcome.SUCCESS, entry(1).outcome());
-    assertEquals("12", entry(1).resourceId());
+    assertEquals(List.of(pseudonymizer.pseudonymFor("Patient/12")), entry(1).patients(),
+        "the created patient, found by its request id, is named by its pseudonym");
   }
 
   @Test
