@@ -27,6 +27,8 @@ final class BenchOptions {
   Duration roundDuration = Duration.ofSeconds(20);
   int rounds = 5;
   Duration warmup = Duration.ofSeconds(15);
+  /** Before any measurement: every workload through the gateway (which warms the EHR as well) and directly. */
+  Duration globalWarmup = Duration.ofSeconds(90);
   List<Workload> workloads = List.of(Workload.READ, Workload.SEARCH, Workload.CREATE);
   Topology topology = Topology.SPLIT;
   URI directUrl;
@@ -50,6 +52,8 @@ final class BenchOptions {
         --round-seconds=S          length of one measured round (default 20)
         --rounds=N                 measured rounds per target and workload (default 5)
         --warmup-seconds=S         discarded warm-up per target and workload (default 15; 0 = none)
+        --global-warmup-seconds=S  before measuring anything, all workloads alternately through the gateway
+                                   and directly, so both JVMs are JIT-compiled (default 90; 0 = none)
         --workloads=LIST           comma list of read,search,create (default all three, in that order)
         --topology=T               split (default: EHR JVM + gateway JVM), embedded (gateway JVM with its
                                    sandbox inside) or external (--direct-url and --gateway-url)
@@ -66,7 +70,7 @@ final class BenchOptions {
         --data-dir=DIR             where the servers keep their databases (default: a temp dir, deleted)
         --keep-data                do not delete the data dir at the end
         --report=FILE              also write the result tables (Markdown) to FILE
-      quick run: --round-seconds=5 --rounds=3 --warmup-seconds=3
+      quick run: --round-seconds=5 --rounds=3 --warmup-seconds=3 --global-warmup-seconds=20
       """;
 
   static BenchOptions parse(String[] rawArgs) {
@@ -105,6 +109,8 @@ final class BenchOptions {
         case "round-seconds" -> o.roundDuration = Duration.ofMillis(Math.round(Double.parseDouble(v) * 1000));
         case "rounds" -> o.rounds = positive(f.getKey(), Integer.parseInt(v));
         case "warmup-seconds" -> o.warmup = Duration.ofMillis(Math.round(Double.parseDouble(v) * 1000));
+        case "global-warmup-seconds" ->
+            o.globalWarmup = Duration.ofMillis(Math.round(Double.parseDouble(v) * 1000));
         case "workloads" -> {
           List<Workload> w = new ArrayList<>();
           for (String name : v.split(",")) {
@@ -206,7 +212,8 @@ final class BenchOptions {
 
   String describe() {
     return "concurrency " + concurrency + ", " + rounds + " rounds x " + seconds(roundDuration)
-        + " s per target, warm-up " + seconds(warmup) + " s per target, topology " + topology.name().toLowerCase(Locale.ROOT)
+        + " s per target, warm-up " + seconds(globalWarmup) + " s overall + " + seconds(warmup)
+        + " s per target and workload, topology " + topology.name().toLowerCase(Locale.ROOT)
         + ", seed " + patients + " Patients x " + observationsPerPatient + " Observations";
   }
 

@@ -46,6 +46,7 @@ public final class GatewayBenchmark {
 
   private final BenchOptions options;
   private final StringBuilder report = new StringBuilder();
+  private ServerProcesses servers;
 
   private GatewayBenchmark(BenchOptions options) {
     this.options = options;
@@ -85,8 +86,8 @@ public final class GatewayBenchmark {
         .followRedirects(HttpClient.Redirect.NEVER)
         .executor(pool.executor)
         .build();
-    ServerProcesses servers = null;
     boolean allValid = true;
+    boolean completed = false;
     try {
       URI direct;
       URI gateway;
@@ -112,6 +113,7 @@ public final class GatewayBenchmark {
       LoadGenerator load = new LoadGenerator(http, seed, options.requestTimeout);
       smokeTest(http, seed, direct, gateway);
 
+      globalWarmup(load, direct, gateway);
       List<String> summary = new ArrayList<>();
       for (Workload workload : options.workloads) {
         allValid &= measure(load, cpu, workload, direct, gateway, summary);
@@ -128,6 +130,7 @@ public final class GatewayBenchmark {
         line("");
         line("**INVALID MEASUREMENT: some requests failed (see the error samples above).**");
       }
+      completed = true;
     } finally {
       if (servers != null) {
         System.out.println("Stopping servers ...");
@@ -138,8 +141,10 @@ public final class GatewayBenchmark {
         Files.writeString(options.report, report.toString(), StandardCharsets.UTF_8);
         System.out.println("Report written to " + options.report.toAbsolutePath());
       }
-      if (options.dataDir == null && !options.keepData) {
+      if (options.dataDir == null && !options.keepData && completed && allValid) {
         deleteTree(dataDir);
+      } else {
+        System.out.println("Server logs and data kept in " + dataDir);
       }
     }
     return allValid ? 0 : 1;
@@ -166,6 +171,38 @@ public final class GatewayBenchmark {
     System.out.println("Smoke test passed: every workload answers 2xx directly and through the gateway");
   }
 
+  /**
+   * A freshly started JVM needs a minute or more on a busy 2-core machine before C2 has compiled the hot
+   * paths of HAPI JPA, Hibernate and H2; measured rounds taken before that would charge the JIT to
+   * whichever side ran first. Slices of every workload alternate between the gateway and the EHR.
+   */
+  private void globalWarmup(LoadGenerator load, URI direct, URI gateway) throws InterruptedException {
+    if (options.globalWarmup.isZero()) {
+      return;
+    }
+    Duration slice = Duration.ofMillis(Math.max(1000, options.globalWarmup.toMillis() / 12));
+    long end = System.nanoTime() + options.globalWarmup.toNanos();
+    long errors = 0;
+    long requests = 0;
+    System.out.println("Global warm-up for " + BenchOptions.seconds(options.globalWarmup) + " s ...");
+    outer:
+    while (true) {
+      for (Workload w : Workload.values()) {
+        for (URI base : List.of(gateway, direct)) {
+          if (System.nanoTime() >= end) {
+            break outer;
+          }
+          LoadGenerator.Round r = load.run(base, w, options.concurrency, slice, options.maxRequestsPerRound);
+          requireServersAlive();
+          errors += r.errors();
+          requests += r.requests();
+          r.errorSamples().forEach(e -> System.out.println("    warm-up error: " + e));
+        }
+      }
+    }
+    System.out.println("Global warm-up done: " + requests + " requests, " + errors + " errors (discarded)");
+  }
+
   private boolean measure(LoadGenerator load, CpuMeter cpu, Workload workload, URI direct, URI gateway,
       List<String> summary) throws Exception {
     System.out.println();
@@ -185,11 +222,13 @@ public final class GatewayBenchmark {
           : new Target[] {Target.GATEWAY, Target.DIRECT};
       for (Target t : order) {
         pause();
+        requireServersAlive();
         String loadAvg = CpuMeter.loadAverage();
         CpuMeter.Snapshot before = cpu.snapshot();
         LoadGenerator.Round r = load.run(t == Target.DIRECT ? direct : gateway, workload, options.concurrency,
             options.roundDuration, options.maxRequestsPerRound);
         CpuMeter.Usage used = CpuMeter.between(before, cpu.snapshot());
+        requireServersAlive();
         Measured m = new Measured(i, t, r, used, loadAvg);
         rounds.add(m);
         System.out.println("  " + row(m.round + "", m.target.label, List.of(m)));
@@ -237,6 +276,12 @@ public final class GatewayBenchmark {
     summary.add(String.format(Locale.ROOT, "| %s | %.1f | %.1f | **%.2f** | %.2f | %s |",
         workload.label, dMean, gMean, ratio, workload.target, verdict));
     return valid;
+  }
+
+  private void requireServersAlive() {
+    if (servers != null) {
+      servers.requireAlive();
+    }
   }
 
   private static String row(String round, String target, List<Measured> ms) {

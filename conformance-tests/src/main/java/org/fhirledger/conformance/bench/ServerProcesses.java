@@ -68,13 +68,22 @@ final class ServerProcesses implements AutoCloseable {
       Path logback = dataDir.resolve("logback-ehr.xml");
       Files.writeString(logback, LOGBACK_EHR);
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+      // Run the jar through a link of its own name, so that a broad `pkill -f gateway-exec.jar` aimed at some
+      // other gateway on this shared machine does not take the benchmark's servers down mid-run (it did once).
+      Path jar = dataDir.resolve("bench-servers.jar");
+      Files.deleteIfExists(jar);
+      try {
+        Files.createSymbolicLink(jar, o.gatewayJar);
+      } catch (IOException | UnsupportedOperationException e) {
+        jar = o.gatewayJar;
+      }
       long deadline = System.nanoTime() + o.startupTimeout.toNanos();
       if (o.topology == BenchOptions.Topology.SPLIT) {
         List<String> cmd = new ArrayList<>(List.of(java));
         cmd.addAll(o.ehrJvmArgs);
         cmd.addAll(List.of("-Dlogback.configurationFile=" + logback,
             "-Dloader.main=org.fhirledger.gateway.sandbox.SandboxEhr",
-            "-cp", o.gatewayJar.toString(), "org.springframework.boot.loader.launch.PropertiesLauncher",
+            "-cp", jar.toString(), "org.springframework.boot.loader.launch.PropertiesLauncher",
             "--data-dir", dataDir.resolve("ehr").toString(), "--port", "0"));
         s.ehr = s.launch("ehr", cmd, dataDir.resolve("ehr.log"), List.of(SANDBOX_URL));
         s.directUrl = URI.create(s.ehr.await(SANDBOX_URL, deadline));
@@ -82,7 +91,7 @@ final class ServerProcesses implements AutoCloseable {
       }
       List<String> cmd = new ArrayList<>(List.of(java));
       cmd.addAll(o.gatewayJvmArgs);
-      cmd.addAll(List.of("-jar", o.gatewayJar.toString(),
+      cmd.addAll(List.of("-jar", jar.toString(),
           "--server.port=0", "--server.address=127.0.0.1",
           "--gateway.data-dir=" + dataDir.resolve("gateway")));
       if (s.directUrl != null) {
@@ -103,6 +112,17 @@ final class ServerProcesses implements AutoCloseable {
     } catch (Exception | Error e) {
       s.close();
       throw e;
+    }
+  }
+
+  /** Throws if a server JVM has exited: the rest of the run would only measure connection errors. */
+  void requireAlive() {
+    for (Child c : children) {
+      if (!c.process.isAlive()) {
+        throw new IllegalStateException("the " + c.name + " JVM (pid " + c.process.pid() + ") exited with code "
+            + c.process.exitValue() + " during the run; its console is in " + c.log + "; last lines:\n"
+            + c.tail());
+      }
     }
   }
 
@@ -195,6 +215,15 @@ final class ServerProcesses implements AutoCloseable {
         for (CompletableFuture<String> f : found) {
           f.completeExceptionally(new IOException(name + " JVM exited (see " + log + ")"));
         }
+      }
+    }
+
+    String tail() {
+      try {
+        List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 25), lines.size()));
+      } catch (IOException | RuntimeException e) {
+        return "(log unreadable: " + e + ")";
       }
     }
 
