@@ -45,6 +45,8 @@ final class BenchOptions {
   Path dataDir;
   boolean keepData;
   Path report;
+  /** When set, each workload's measured rounds are recorded with JFR in both server JVMs (via jcmd). */
+  Path jfrDir;
 
   static final String USAGE = """
       usage: GatewayBenchmark [options]
@@ -70,6 +72,9 @@ final class BenchOptions {
         --data-dir=DIR             where the servers keep their databases (default: a temp dir, deleted)
         --keep-data                do not delete the data dir at the end
         --report=FILE              also write the result tables (Markdown) to FILE
+        --jfr-dir=DIR              profile: record each workload's measured rounds with JFR (settings=profile)
+                                   in the gateway and EHR JVMs, to DIR/{gateway,ehr}-WORKLOAD.jfr; summarise
+                                   with JfrHotspots. JFR costs a little CPU: do not quote such a run's figures
       quick run: --round-seconds=5 --rounds=3 --warmup-seconds=3 --global-warmup-seconds=20
       """;
 
@@ -130,6 +135,7 @@ final class BenchOptions {
         case "data-dir" -> o.dataDir = Path.of(v);
         case "keep-data" -> o.keepData = Boolean.parseBoolean(v);
         case "report" -> o.report = Path.of(v);
+        case "jfr-dir" -> o.jfrDir = Path.of(v).toAbsolutePath();
         default -> throw new IllegalArgumentException("unknown option --" + f.getKey());
       }
     }

@@ -216,6 +216,7 @@ public final class GatewayBenchmark {
       }
     }
     List<Measured> rounds = new ArrayList<>();
+    List<String> recordings = startRecordings(workload);
     for (int i = 1; i <= options.rounds; i++) {
       Target[] order = i % 2 == 1
           ? new Target[] {Target.DIRECT, Target.GATEWAY}
@@ -237,6 +238,7 @@ public final class GatewayBenchmark {
         }
       }
     }
+    stopRecordings(recordings, workload);
     line("## " + workload.label + ": " + workload.description);
     line("");
     line("concurrency " + options.concurrency + ", " + options.rounds + " rounds x "
@@ -276,6 +278,43 @@ public final class GatewayBenchmark {
     summary.add(String.format(Locale.ROOT, "| %s | %.1f | %.1f | **%.2f** | %.2f | %s |",
         workload.label, dMean, gMean, ratio, workload.target, verdict));
     return valid;
+  }
+
+  /** Starts a JFR recording named after the workload in each server JVM, when --jfr-dir is set. */
+  private List<String> startRecordings(Workload workload) throws IOException, InterruptedException {
+    List<String> started = new ArrayList<>();
+    if (options.jfrDir == null || servers == null) {
+      return started;
+    }
+    Files.createDirectories(options.jfrDir);
+    for (var p : List.of(java.util.Map.entry("gateway", servers.gatewayProcess()), java.util.Map.entry("ehr", servers.ehrProcess()))) {
+      if (p.getValue().isEmpty()) {
+        continue;
+      }
+      String pid = Long.toString(p.getValue().get().pid());
+      Path file = options.jfrDir.resolve(p.getKey() + "-" + workload.label + ".jfr");
+      jcmd(pid, "JFR.start", "name=bench-" + workload.label, "settings=profile", "filename=" + file);
+      started.add(pid);
+      System.out.println("  JFR recording " + file);
+    }
+    return started;
+  }
+
+  private static void stopRecordings(List<String> pids, Workload workload) throws IOException, InterruptedException {
+    for (String pid : pids) {
+      jcmd(pid, "JFR.stop", "name=bench-" + workload.label);
+    }
+  }
+
+  private static void jcmd(String... args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString());
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+      System.out.println("  jcmd " + String.join(" ", args) + " failed: " + out.trim());
+    }
   }
 
   private void requireServersAlive() {
