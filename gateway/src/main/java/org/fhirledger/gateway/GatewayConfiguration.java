@@ -3,7 +3,9 @@ package org.fhirledger.gateway;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import java.net.URI;
+import org.fhirledger.gateway.ledger.InteractionRecorder;
 import org.fhirledger.gateway.sandbox.SandboxEhr;
+import org.fhirledger.gateway.server.FailedInteractionRecorder;
 import org.fhirledger.gateway.server.CapabilityStatementAdjuster;
 import org.fhirledger.gateway.server.GatewayRestfulServer;
 import org.fhirledger.gateway.server.InteractionForwarder;
@@ -51,18 +53,20 @@ class GatewayConfiguration {
   }
 
   @Bean
-  InteractionForwarder interactionForwarder(
-      UpstreamFhirClient upstream, FhirContext fhirContext, GatewayProperties properties) {
+  InteractionForwarder interactionForwarder(UpstreamFhirClient upstream, FhirContext fhirContext,
+      GatewayProperties properties, InteractionRecorder recorder) {
     String version = GatewayConfiguration.class.getPackage().getImplementationVersion();
     CapabilityStatementAdjuster adjuster =
         new CapabilityStatementAdjuster(fhirContext, "FHIR Ledger Gateway", version == null ? "dev" : version);
-    return new InteractionForwarder(upstream, adjuster, properties.upstream().versionConflictAs412());
+    return new InteractionForwarder(upstream, adjuster, properties.upstream().versionConflictAs412(), recorder);
   }
 
   @Bean
   ServletRegistrationBean<GatewayRestfulServer> fhirServlet(
-      FhirContext fhirContext, InteractionForwarder forwarder, GatewayProperties properties) {
+      FhirContext fhirContext, InteractionForwarder forwarder, InteractionRecorder recorder,
+      GatewayProperties properties) {
     GatewayRestfulServer server = new GatewayRestfulServer(fhirContext, forwarder);
+    server.registerInterceptor(new FailedInteractionRecorder(recorder));
     if (properties.publicBaseUrl() != null) {
       server.setServerAddressStrategy(new HardcodedServerAddressStrategy(properties.publicBaseUrl().toString()));
     }

@@ -10,14 +10,30 @@ import org.springframework.util.unit.DataSize;
 /**
  * The gateway's own settings ({@code gateway.*}).
  *
- * @param dataDir where the gateway keeps its state (the sandbox EHR's database, later the ledger)
+ * @param dataDir where the gateway keeps its state: the ledger and its signing key, the sandbox EHR's database
  * @param publicBaseUrl the FHIR base URL clients use, when the gateway sits behind a proxy that
  *     rewrites host or path; when empty, the base is taken from each request
  * @param upstream how to reach the EHR
  */
 @ConfigurationProperties("gateway")
 public record GatewayProperties(
-    @DefaultValue("data") Path dataDir, URI publicBaseUrl, @DefaultValue Upstream upstream) {
+    @DefaultValue("data") Path dataDir,
+    URI publicBaseUrl,
+    @DefaultValue Upstream upstream,
+    @DefaultValue LedgerSettings ledger) {
+
+  /**
+   * @param origin the log's origin line (C2SP tlog-checkpoint): by convention the public URL prefix
+   *     of {@code /ledger} without the scheme, for example {@code gateway.hospital.example/ledger};
+   *     it is also the signing key's name, so it must not change once the log has entries
+   * @param maxBatchSize most entries committed in one transaction and checkpoint
+   * @param maxBatchDelay how long the sequencer waits to fill a batch (0: batch only under load)
+   */
+  public record LedgerSettings(
+      @DefaultValue("localhost/ledger") String origin,
+      @DefaultValue("1024") int maxBatchSize,
+      @DefaultValue("0ms") Duration maxBatchDelay) {}
+
 
   /**
    * @param baseUrl the EHR's FHIR base URL; when empty the gateway starts its embedded sandbox EHR

@@ -1,5 +1,6 @@
 package org.fhirledger.gateway.sandbox;
 
+import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -93,6 +94,9 @@ public final class SandboxEhr implements AutoCloseable {
         throw new IllegalStateException("sandbox EHR connector did not bind (port " + port + ")");
       }
       SandboxEhr ehr = new SandboxEhr(ctx, tc, boundPort, dbDir);
+      // Self/next/previous links and Location headers always start with baseUrl(), whatever Host header a
+      // (proxying) client sends, so the gateway can rewrite them by simple prefix replacement.
+      fhirServlet.setServerAddressStrategy(new HardcodedServerAddressStrategy(ehr.baseUrl.toString()));
       LOG.info("Sandbox EHR #{} started at {} in {} ms (HAPI context {} ms)", instance, ehr.baseUrl,
           (System.nanoTime() - t0) / 1_000_000, (tContext - t0) / 1_000_000);
       return ehr;
@@ -146,7 +150,10 @@ public final class SandboxEhr implements AutoCloseable {
   /** The address the HTTP connector is bound to (host 127.0.0.1). */
   InetSocketAddress boundAddress() {
     Object address = tomcat.getConnector().getProperty("address");
-    return new InetSocketAddress(String.valueOf(address), port);
+    if (address instanceof java.net.InetAddress inet) {
+      return new InetSocketAddress(inet, port);
+    }
+    return new InetSocketAddress(String.valueOf(address).replaceFirst("^.*/", ""), port);
   }
 
   Path databaseDirectory() {

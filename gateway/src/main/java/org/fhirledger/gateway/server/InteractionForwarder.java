@@ -8,6 +8,7 @@ import ca.uhn.fhir.rest.server.servlet.ServletRequestDetails;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -16,7 +17,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.Optional;
+import org.fhirledger.gateway.ledger.InteractionRecorder;
 import org.fhirledger.gateway.upstream.UpstreamFhirClient;
+import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.fhirledger.gateway.upstream.UpstreamRequest;
 import org.fhirledger.gateway.upstream.UpstreamResponse;
 import org.fhirledger.gateway.upstream.UpstreamTimeoutException;
@@ -56,9 +60,11 @@ public final class InteractionForwarder {
   private final BaseUrlRewriter rewriter;
   private final CapabilityStatementAdjuster capabilityAdjuster;
   private final boolean versionConflictAs412;
+  private final InteractionRecorder recorder;
 
-  public InteractionForwarder(
-      UpstreamFhirClient upstream, CapabilityStatementAdjuster capabilityAdjuster, boolean versionConflictAs412) {
+  public InteractionForwarder(UpstreamFhirClient upstream, CapabilityStatementAdjuster capabilityAdjuster,
+      boolean versionConflictAs412, InteractionRecorder recorder) {
+    this.recorder = Objects.requireNonNull(recorder, "recorder");
     this.upstream = Objects.requireNonNull(upstream, "upstream");
     this.rewriter = new BaseUrlRewriter(upstream.baseUrl());
     this.capabilityAdjuster = Objects.requireNonNull(capabilityAdjuster, "capabilityAdjuster");
@@ -74,8 +80,15 @@ public final class InteractionForwarder {
   public Object forward(RequestDetails requestDetails) throws IOException {
     ServletRequestDetails request = (ServletRequestDetails) requestDetails;
     String gatewayBase = request.getFhirServerBase();
-    UpstreamResponse response = exchange(toUpstream(request, gatewayBase));
-    writeResponse(request, response, gatewayBase);
+    RestOperationTypeEnum operation = Interactions.classify(request);
+    UpstreamRequest upstreamRequest = toUpstream(request, gatewayBase);
+    if (Interactions.isWrite(request, operation)) {
+      // Fail closed: a write the ledger cannot record is never forwarded.
+      long intent = recorder.recordIntent(request, operation);
+      request.getUserData().put(FailedInteractionRecorder.INTENT_KEY, intent);
+    }
+    UpstreamResponse response = exchange(upstreamRequest);
+    writeResponse(request, operation, response, gatewayBase);
     return null;
   }
 
@@ -99,6 +112,11 @@ public final class InteractionForwarder {
     if (!method.equals("GET") && !method.equals("HEAD") && !method.equals("DELETE")) {
       // HAPI has already uncompressed a gzip body; the EHR gets it plain (the header is dropped above).
       byte[] contents = request.loadRequestContents();
+      if ((contents == null || contents.length == 0) && isForm(servlet.getContentType()) && query == null) {
+        // The servlet container parsed (and so consumed) a form-encoded _search body for HAPI's
+        // parameter map; rebuild it from the parameters it yielded.
+        contents = formEncode(request.getParameters());
+      }
       body = rewriter.toUpstream(contents == null ? new byte[0] : contents, servlet.getContentType(), gatewayBase);
     }
     return new UpstreamRequest(method, pathAndQuery, headers, body);
@@ -119,10 +137,17 @@ public final class InteractionForwarder {
           : "The change may or may not have been applied: read the resource before you retry.";
       throw new UnclassifiedServerFailureException(504,
           "The EHR behind this gateway did not answer in time. " + advice);
+    } catch (RuntimeException e) {
+      // A fault in the gateway's own client code: log it for the operators, tell the client no more.
+      log.error("Forwarding a {} request failed", request.method(), e);
+      throw new UnclassifiedServerFailureException(502,
+          "The gateway failed while exchanging this request with the EHR; the failure is logged under "
+              + "this response's X-Request-ID.");
     }
   }
 
-  private void writeResponse(ServletRequestDetails request, UpstreamResponse response, String gatewayBase)
+  private void writeResponse(
+      ServletRequestDetails request, RestOperationTypeEnum operation, UpstreamResponse response, String gatewayBase)
       throws IOException {
     HttpServletResponse servlet = request.getServletResponse();
     String contentType = response.header("content-type").orElse(null);
@@ -133,12 +158,23 @@ public final class InteractionForwarder {
       // HAPI's JPA server answers a stale If-Match with 409 (HAPI-0989); FHIR R4 http.html#concurrency says 412.
       status = 412;
     }
-    if (status == 200 && Interactions.classify(request) == RestOperationTypeEnum.METADATA) {
+    if (status == 200 && operation == RestOperationTypeEnum.METADATA) {
       body = capabilityAdjuster.adjust(body, contentType, gatewayBase, request);
     }
     body = rewriter.toGateway(body, contentType, gatewayBase);
 
+    // Fail closed: nothing leaves the gateway before its ledger entry is durable.
+    Long intent = (Long) request.getUserData().get(FailedInteractionRecorder.INTENT_KEY);
+    String location = response.header("content-location").or(() -> response.header("location")).orElse(null);
+    long ledgerIndex = recorder.recordAnswered(request, operation, intent, status, body, contentType,
+        location == null ? null : rewriter.toGateway(location, gatewayBase),
+        versionedUrl -> storedVersion(versionedUrl, gatewayBase));
+    request.getUserData().put(FailedInteractionRecorder.RECORDED_KEY, Boolean.TRUE);
+    request.getResponse().addHeader(InteractionRecorder.HEADER, Long.toString(ledgerIndex));
+
     servlet.setStatus(status);
+    // Headers that HAPI and the gateway's interceptors queued on HAPI's response (X-Request-ID, ...).
+    request.getResponse().getHeaders().forEach((name, values) -> values.forEach(v -> servlet.addHeader(name, v)));
     for (Map.Entry<String, List<String>> header : response.headers().entrySet()) {
       String name = header.getKey();
       if (RESPONSE_HEADERS_NOT_RETURNED.contains(name)) {
@@ -153,6 +189,41 @@ public final class InteractionForwarder {
       servlet.getOutputStream().write(body);
     }
     servlet.flushBuffer();
+  }
+
+  /** Reads the version a write stored, for its ledger digest, when the EHR's answer did not include it. */
+  private Optional<IBaseResource> storedVersion(String versionedUrl, String gatewayBase) {
+    String base = gatewayBase.endsWith("/") ? gatewayBase : gatewayBase + "/";
+    if (!versionedUrl.startsWith(base)) {
+      return Optional.empty();
+    }
+    UpstreamResponse read = exchange(new UpstreamRequest("GET", "/" + versionedUrl.substring(base.length()),
+        Map.of("accept", List.of("application/fhir+json")), new byte[0]));
+    if (read.status() != 200) {
+      return Optional.empty();
+    }
+    String contentType = read.header("content-type").orElse("application/fhir+json");
+    byte[] body = rewriter.toGateway(read.body(), contentType, gatewayBase);
+    return recorder.parse(body, contentType);
+  }
+
+  private static boolean isForm(String contentType) {
+    return contentType != null
+        && contentType.toLowerCase(Locale.ROOT).startsWith(Constants.CT_X_FORM_URLENCODED);
+  }
+
+  private static byte[] formEncode(Map<String, String[]> parameters) {
+    StringBuilder sb = new StringBuilder();
+    parameters.forEach((name, values) -> {
+      for (String value : values) {
+        if (sb.length() > 0) {
+          sb.append('&');
+        }
+        sb.append(URLEncoder.encode(name, StandardCharsets.UTF_8)).append('=')
+            .append(URLEncoder.encode(value, StandardCharsets.UTF_8));
+      }
+    });
+    return sb.toString().getBytes(StandardCharsets.UTF_8);
   }
 
   private static boolean isStaleVersionConflict(ServletRequestDetails request, byte[] body) {

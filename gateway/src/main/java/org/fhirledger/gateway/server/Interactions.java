@@ -10,6 +10,22 @@ import org.hl7.fhir.instance.model.api.IIdType;
 final class Interactions {
   private Interactions() {}
 
+  /**
+   * Whether the interaction may change data in the EHR, and so needs a ledger intent before it is
+   * forwarded: every method but GET and HEAD, except searches and validation posted as forms or
+   * bodies.
+   */
+  static boolean isWrite(RequestDetails request, RestOperationTypeEnum operation) {
+    RequestTypeEnum method = request.getRequestType();
+    if (method == RequestTypeEnum.GET || method == RequestTypeEnum.HEAD || method == RequestTypeEnum.OPTIONS) {
+      return false;
+    }
+    return switch (operation) {
+      case SEARCH_TYPE, SEARCH_SYSTEM, GET_PAGE, VALIDATE, METADATA -> false;
+      default -> true;
+    };
+  }
+
   static RestOperationTypeEnum classify(RequestDetails request) {
     String type = request.getResourceName();
     String operation = request.getOperation();

@@ -98,7 +98,10 @@ public final class MicronautUpstreamFhirClient implements UpstreamFhirClient {
     request.headers().forEach((name, values) -> values.forEach(v -> out.header(name, v)));
     byte[] body = request.bodyUnsafe();
     if (body.length > 0) {
-      out.body(body);
+      boolean form = request.headers().getOrDefault("content-type", List.of()).stream()
+          .anyMatch(ct -> ct.toLowerCase(java.util.Locale.ROOT).startsWith("application/x-www-form-urlencoded"));
+      // Micronaut would encode a form body from a bean; an already-encoded form must go as text.
+      out.body(form ? new String(body, java.nio.charset.StandardCharsets.UTF_8) : body);
     }
     HttpResponse<byte[]> in = blocking.exchange(out, BYTES, BYTES);
     Map<String, List<String>> headers = new LinkedHashMap<>();

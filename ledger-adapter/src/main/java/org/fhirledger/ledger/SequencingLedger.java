@@ -1,0 +1,405 @@
+package org.fhirledger.ledger;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.fhirledger.ledger.LedgerStorage.Batch;
+import org.fhirledger.ledger.LedgerStorage.TileWrite;
+import org.fhirledger.ledger.LedgerStorage.WriterState;
+import org.fhirledger.ledger.merkle.HashSource;
+import org.fhirledger.ledger.merkle.MerkleProofs;
+import org.fhirledger.ledger.merkle.ProofVerifier;
+import org.fhirledger.ledger.merkle.Rfc6962;
+import org.fhirledger.ledger.note.Checkpoints;
+import org.fhirledger.ledger.note.NoteSigner;
+import org.fhirledger.ledger.note.NoteVerifier;
+import org.fhirledger.ledger.tiles.TileHashSource;
+import org.fhirledger.ledger.tiles.Tiles;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link Ledger}: one sequencer thread drains pending appends into batches (up to {@code maxBatchSize}, waiting
+ * at most {@code maxBatchDelay} for more), hashes them onto the in-memory right edge of the tree, signs the new
+ * checkpoint after proving it consistent with the last one, commits entries, tiles and checkpoint in one
+ * transaction, and only then completes the appenders' futures.
+ */
+final class SequencingLedger implements Ledger {
+  private static final Logger log = LoggerFactory.getLogger(SequencingLedger.class);
+  private static final int MAX_READ = 4096;
+
+  private record Pending(byte[] data, CompletableFuture<AppendResult> future) {}
+
+  private static final Pending STOP = new Pending(new byte[0], new CompletableFuture<>());
+
+  private final LedgerStorage storage;
+  private final NoteSigner signer;
+  private final LedgerOptions options;
+  private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+  private final Thread sequencer;
+
+  private volatile Checkpoint latest;
+  private volatile boolean closed;
+  private volatile LedgerUnavailableException fenced;
+
+  // Owned by the sequencer thread after construction.
+  private long epoch;
+  private RightEdge edge;
+  private boolean needsRecovery;
+
+  private SequencingLedger(LedgerStorage storage, NoteSigner signer, LedgerOptions options) {
+    this.storage = storage;
+    this.signer = signer;
+    this.options = options;
+    this.sequencer = Thread.ofPlatform().name("ledger-sequencer").daemon(true).unstarted(this::run);
+  }
+
+  static SequencingLedger open(LedgerStorage storage, NoteSigner signer, LedgerOptions options)
+      throws LedgerUnavailableException, LedgerVerificationException {
+    Objects.requireNonNull(storage, "storage");
+    Objects.requireNonNull(signer, "signer");
+    Objects.requireNonNull(options, "options");
+    SequencingLedger l = new SequencingLedger(storage, signer, options);
+    WriterState ws = storage.acquireWriter(options.writerName());
+    l.epoch = ws.epoch();
+    l.load(ws.treeSize());
+    l.sequencer.start();
+    log.info("ledger {} open as writer epoch {} at tree size {}", signer.name(), l.epoch, l.latest.size());
+    return l;
+  }
+
+  /**
+   * Loads the right edge for {@code size} from stored tiles and refuses to continue unless its root is the root of
+   * the stored checkpoint for that size, signed by this log's key: the log then only ever extends what it signed.
+   */
+  private void load(long size) throws LedgerUnavailableException, LedgerVerificationException {
+    RightEdge e = RightEdge.load(storage, size);
+    byte[] root = e.root();
+    Optional<String> note = storage.checkpoint(size);
+    Checkpoint cp;
+    if (note.isEmpty()) {
+      if (size != 0) {
+        throw new LedgerVerificationException("stored tree size is " + size + " but no checkpoint is stored for it;"
+            + " refusing to sign");
+      }
+      cp = Checkpoints.sign(signer, 0, root);
+      storage.commitBatch(new Batch(epoch, 0, 0, List.of(), List.of(), cp.signedNote()));
+    } else {
+      cp = Checkpoints.open(note.get(), signer.verifier());
+      if (cp.size() != size || !Arrays.equals(cp.rootHash(), root)) {
+        throw new LedgerVerificationException("stored tiles give root " + Rfc6962.hex(root) + " at size " + size
+            + " but the signed checkpoint says size " + cp.size() + ", root " + Rfc6962.hex(cp.rootHash())
+            + "; refusing to sign anything inconsistent with it");
+      }
+    }
+    edge = e;
+    latest = cp;
+  }
+
+  @Override
+  public CompletableFuture<AppendResult> appendAsync(byte[] entry) {
+    Objects.requireNonNull(entry, "entry");
+    if (entry.length > 0xFFFF) {
+      throw new IllegalArgumentException("entry of " + entry.length + " bytes exceeds the 65535-byte limit");
+    }
+    CompletableFuture<AppendResult> f = new CompletableFuture<>();
+    if (closed) {
+      f.completeExceptionally(new LedgerUnavailableException("the ledger is closed"));
+      return f;
+    }
+    LedgerUnavailableException fence = fenced;
+    if (fence != null) {
+      f.completeExceptionally(fence);
+      return f;
+    }
+    Pending p = new Pending(entry.clone(), f);
+    queue.add(p);
+    if (closed && queue.remove(p)) {
+      f.completeExceptionally(new LedgerUnavailableException("the ledger is closed"));
+    }
+    return f;
+  }
+
+  @Override
+  public AppendResult append(byte[] entry) throws LedgerUnavailableException, InterruptedException {
+    try {
+      return appendAsync(entry).get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof LedgerUnavailableException u) {
+        throw u;
+      }
+      throw new LedgerUnavailableException("append failed: " + e.getCause(), e.getCause());
+    }
+  }
+
+  private void run() {
+    List<Pending> batch = new ArrayList<>();
+    int max = options.maxBatchSize();
+    long delayNanos = options.maxBatchDelay().toNanos();
+    boolean stop = false;
+    while (!stop) {
+      try {
+        batch.add(queue.take());
+        queue.drainTo(batch, max - 1);
+        if (delayNanos > 0 && batch.size() < max && !batch.contains(STOP)) {
+          long deadline = System.nanoTime() + delayNanos;
+          while (batch.size() < max) {
+            long left = deadline - System.nanoTime();
+            Pending p = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : null;
+            if (p == null) {
+              break;
+            }
+            batch.add(p);
+            if (p == STOP) {
+              break;
+            }
+            queue.drainTo(batch, max - batch.size());
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        stop = true;
+      }
+      int stopAt = batch.indexOf(STOP);
+      if (stopAt >= 0) {
+        stop = true;
+        fail(batch.subList(stopAt, batch.size()), new LedgerUnavailableException("the ledger is closed"));
+        batch.subList(stopAt, batch.size()).clear();
+      }
+      if (!batch.isEmpty()) {
+        process(batch);
+      }
+      batch.clear();
+    }
+    List<Pending> rest = new ArrayList<>();
+    queue.drainTo(rest);
+    fail(rest, new LedgerUnavailableException("the ledger is closed"));
+  }
+
+  private void process(List<Pending> batch) {
+    if (fenced != null) {
+      fail(batch, fenced);
+      return;
+    }
+    if (needsRecovery && !recover()) {
+      fail(batch, new LedgerUnavailableException("the ledger database is unavailable"));
+      return;
+    }
+    long oldSize = edge.size();
+    RightEdge next = edge.copy();
+    List<TileWrite> tiles = new ArrayList<>();
+    List<byte[]> entries = new ArrayList<>(batch.size());
+    for (Pending p : batch) {
+      entries.add(p.data());
+      next.append(Rfc6962.leafHash(p.data()), tiles);
+    }
+    next.partialTilesSince(oldSize, tiles);
+    Checkpoint cp;
+    try {
+      cp = signExtension(oldSize, next, tiles);
+    } catch (LedgerVerificationException | LedgerUnavailableException | RuntimeException e) {
+      LedgerUnavailableException stopNow = new LedgerUnavailableException(
+          "refusing to sign a checkpoint for batch [" + oldSize + ", " + next.size() + "): " + e.getMessage(), e);
+      log.error("ledger writer stops: {}", stopNow.getMessage());
+      fenced = stopNow;
+      fail(batch, stopNow);
+      return;
+    }
+    try {
+      storage.commitBatch(new Batch(epoch, oldSize, next.size(), entries, tiles, cp.signedNote()));
+    } catch (LedgerFencedException e) {
+      log.warn("ledger writer fenced: {}", e.getMessage());
+      fenced = e;
+      fail(batch, e);
+      return;
+    } catch (LedgerUnavailableException e) {
+      log.warn("ledger batch failed: {}", e.getMessage());
+      needsRecovery = true;
+      fail(batch, e);
+      return;
+    }
+    edge = next;
+    latest = cp;
+    for (int i = 0; i < batch.size(); i++) {
+      batch.get(i).future().complete(new AppendResult(oldSize + i, cp));
+    }
+  }
+
+  /**
+   * Signs the checkpoint for the extended tree only after checking, with an RFC 6962 consistency proof computed from
+   * the old right edge and this batch's tiles, that it extends the last signed checkpoint.
+   */
+  private Checkpoint signExtension(long oldSize, RightEdge next, List<TileWrite> tiles)
+      throws LedgerVerificationException, LedgerUnavailableException {
+    Checkpoint previous = latest;
+    if (previous.size() != oldSize) {
+      throw new LedgerVerificationException("the right edge is at size " + oldSize + " but the last checkpoint is at "
+          + previous.size());
+    }
+    HashSource source = batchSource(edge, oldSize, next.size(), tiles);
+    byte[] root = MerkleProofs.root(next.size(), source);
+    if (oldSize > 0) {
+      List<byte[]> proof = MerkleProofs.consistencyProof(oldSize, next.size(), source);
+      ProofVerifier.verifyConsistency(oldSize, next.size(), previous.rootHash(), root, proof);
+    }
+    return Checkpoints.sign(signer, next.size(), root);
+  }
+
+  /** Perfect-subtree hashes of the new tree from the tiles this batch writes, else from the old right edge. */
+  private static HashSource batchSource(RightEdge old, long oldSize, long newSize, List<TileWrite> tiles) {
+    Map<Long, byte[]> byTile = new HashMap<>();
+    for (TileWrite t : tiles) {
+      byTile.merge((t.index() << 6) | t.level(), t.hashes(), (a, b) -> a.length >= b.length ? a : b);
+    }
+    return (level, index) -> {
+      int tileLevel = level / Tiles.HEIGHT;
+      int r = level % Tiles.HEIGHT;
+      long first = index << r;
+      long tileIndex = first >>> Tiles.HEIGHT;
+      int pos = (int) (first & (Tiles.WIDTH - 1));
+      byte[] t = byTile.get((tileIndex << 6) | tileLevel);
+      if (t == null && tileIndex == (Tiles.hashesAtLevel(tileLevel, oldSize) >>> Tiles.HEIGHT)) {
+        t = old.partialHashes(tileLevel);
+      }
+      if (t == null || (pos + (1 << r)) * Rfc6962.HASH_SIZE > t.length) {
+        throw new IllegalStateException("node (" + level + ", " + index + ") is neither in this batch's tiles nor on "
+            + "the old right edge (" + oldSize + " -> " + newSize + ")");
+      }
+      return Rfc6962.perfectRoot(t, pos * Rfc6962.HASH_SIZE, 1 << r);
+    };
+  }
+
+  /** After a failed commit, learns from storage whether it committed; returns false if storage is still down. */
+  private boolean recover() {
+    try {
+      WriterState ws = storage.readState();
+      if (ws.epoch() != epoch) {
+        fenced = new LedgerFencedException("another writer (epoch " + ws.epoch() + ") took the log over from epoch "
+            + epoch);
+        return false;
+      }
+      load(ws.treeSize());
+      needsRecovery = false;
+      return true;
+    } catch (LedgerUnavailableException e) {
+      return false;
+    } catch (LedgerVerificationException e) {
+      fenced = new LedgerUnavailableException("stored log does not match its checkpoint: " + e.getMessage(), e);
+      return false;
+    }
+  }
+
+  private static void fail(List<Pending> pending, LedgerUnavailableException e) {
+    for (Pending p : pending) {
+      p.future().completeExceptionally(e);
+    }
+  }
+
+  @Override
+  public Checkpoint latestCheckpoint() {
+    return latest;
+  }
+
+  @Override
+  public NoteVerifier verifier() {
+    return signer.verifier();
+  }
+
+  @Override
+  public InclusionProof inclusionProof(long index, long treeSize) throws LedgerUnavailableException {
+    checkSize(treeSize);
+    if (index < 0 || index >= treeSize) {
+      throw new IllegalArgumentException("need 0 <= index < treeSize, got " + index + ", " + treeSize);
+    }
+    try {
+      return new InclusionProof(index, treeSize,
+          MerkleProofs.inclusionProof(index, treeSize, new TileHashSource(storage, treeSize)));
+    } catch (LedgerVerificationException e) {
+      throw new LedgerUnavailableException("stored tiles are malformed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public ConsistencyProof consistencyProof(long size1, long size2) throws LedgerUnavailableException {
+    checkSize(size2);
+    if (size1 < 0 || size1 > size2) {
+      throw new IllegalArgumentException("need 0 <= size1 <= size2, got " + size1 + ", " + size2);
+    }
+    try {
+      return new ConsistencyProof(size1, size2,
+          MerkleProofs.consistencyProof(size1, size2, new TileHashSource(storage, size2)));
+    } catch (LedgerVerificationException e) {
+      throw new LedgerUnavailableException("stored tiles are malformed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public List<LedgerEntry> entries(long from, long to) throws LedgerUnavailableException {
+    checkSize(to);
+    if (from < 0 || from > to || to - from > MAX_READ) {
+      throw new IllegalArgumentException("need 0 <= from <= to and at most " + MAX_READ + " entries, got [" + from
+          + ", " + to + ")");
+    }
+    List<byte[]> data = storage.entries(from, to);
+    List<LedgerEntry> out = new ArrayList<>(data.size());
+    for (int i = 0; i < data.size(); i++) {
+      out.add(new LedgerEntry(from + i, data.get(i)));
+    }
+    return out;
+  }
+
+  @Override
+  public byte[] tile(int level, long index, int width) throws LedgerUnavailableException {
+    long size = latest.size();
+    if (level < 0 || level > 63 || index < 0 || width < 1 || width > Tiles.WIDTH
+        || Tiles.widthAt(level, index, size) < width) {
+      throw new IllegalArgumentException("tile " + level + "/" + index + " of width " + width
+          + " does not exist at tree size " + size);
+    }
+    return storage.tile(level, index, width);
+  }
+
+  @Override
+  public byte[] entryBundle(long index, int width) throws LedgerUnavailableException {
+    long size = latest.size();
+    if (index < 0 || width < 1 || width > Tiles.WIDTH || Tiles.widthAt(0, index, size) < width) {
+      throw new IllegalArgumentException("entry bundle " + index + " of width " + width
+          + " does not exist at tree size " + size);
+    }
+    return storage.entryBundle(index, width);
+  }
+
+  private void checkSize(long treeSize) {
+    if (treeSize < 0 || treeSize > latest.size()) {
+      throw new IllegalArgumentException("tree size " + treeSize + " is beyond the latest checkpoint ("
+          + latest.size() + ")");
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    queue.add(STOP);
+    try {
+      sequencer.join(TimeUnit.SECONDS.toMillis(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    List<Pending> rest = new ArrayList<>();
+    queue.drainTo(rest);
+    rest.remove(STOP);
+    fail(rest, new LedgerUnavailableException("the ledger is closed"));
+    storage.close();
+  }
+}

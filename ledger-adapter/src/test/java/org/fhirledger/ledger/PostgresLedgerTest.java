@@ -1,0 +1,23 @@
+package org.fhirledger.ledger;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+class PostgresLedgerTest extends LedgerContractTest {
+  private static TestDatabase db;
+
+  @BeforeAll
+  static void start() throws Exception {
+    db = TestDatabase.postgres();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    db.close();
+  }
+
+  @Override
+  TestDatabase database() {
+    return db;
+  }
+}
