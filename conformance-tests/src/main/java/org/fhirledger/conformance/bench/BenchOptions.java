@@ -47,6 +47,8 @@ final class BenchOptions {
   Path report;
   /** When set, each workload's measured rounds are recorded with JFR in both server JVMs (via jcmd). */
   Path jfrDir;
+  /** Extra JFR.start options, e.g. jdk.CPUTimeSample#enabled=true (JDK 25+, Linux: samples native frames too). */
+  List<String> jfrOptions = List.of();
 
   static final String USAGE = """
       usage: GatewayBenchmark [options]
@@ -75,6 +77,7 @@ final class BenchOptions {
         --jfr-dir=DIR              profile: record each workload's measured rounds with JFR (settings=profile)
                                    in the gateway and EHR JVMs, to DIR/{gateway,ehr}-WORKLOAD.jfr; summarise
                                    with JfrHotspots. JFR costs a little CPU: do not quote such a run's figures
+        --jfr-options="..."        extra JFR.start options, e.g. "jdk.CPUTimeSample#enabled=true" (JDK 25+)
       quick run: --round-seconds=5 --rounds=3 --warmup-seconds=3 --global-warmup-seconds=20
       """;
 
@@ -136,6 +139,7 @@ final class BenchOptions {
         case "keep-data" -> o.keepData = Boolean.parseBoolean(v);
         case "report" -> o.report = Path.of(v);
         case "jfr-dir" -> o.jfrDir = Path.of(v).toAbsolutePath();
+        case "jfr-options" -> o.jfrOptions = splitArgs(v);
         default -> throw new IllegalArgumentException("unknown option --" + f.getKey());
       }
     }

@@ -293,7 +293,10 @@ public final class GatewayBenchmark {
       }
       String pid = Long.toString(p.getValue().get().pid());
       Path file = options.jfrDir.resolve(p.getKey() + "-" + workload.label + ".jfr");
-      jcmd(pid, "JFR.start", "name=bench-" + workload.label, "settings=profile", "filename=" + file);
+      List<String> args = new ArrayList<>(List.of(pid, "JFR.start", "name=bench-" + workload.label,
+          "settings=profile", "filename=" + file));
+      args.addAll(options.jfrOptions);
+      jcmd(args.toArray(String[]::new));
       started.add(pid);
       System.out.println("  JFR recording " + file);
     }
