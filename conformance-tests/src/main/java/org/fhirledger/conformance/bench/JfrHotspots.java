@@ -33,12 +33,17 @@ public final class JfrHotspots {
     {"gateway: base-URL rewriting", "org.fhirledger.gateway.server.BaseUrlRewriter"},
     {"gateway: capability statement", "org.fhirledger.gateway.server.CapabilityStatementAdjuster"},
     {"gateway: upstream request/response records", "org.fhirledger.gateway.upstream.Upstream"},
+    {"ledger: Merkle tree hashing", "org.fhirledger.ledger.merkle", "org.fhirledger.ledger.tiles"},
+    {"ledger: checkpoint signing (BouncyCastle Ed25519)", "org.bouncycastle", "org.fhirledger.ledger.note"},
+    {"ledger: H2 storage (entries, tiles, patient secrets)", "org.h2", "org.fhirledger.ledger.jdbc"},
+    {"ledger: entry encoding, pseudonyms, sequencer", "org.fhirledger.ledger"},
     {"JSON / HAPI parsing", "ca.uhn.fhir.parser", "com.fasterxml.jackson"},
     {"logging", "ch.qos.logback", "org.slf4j", "org.apache.logging"},
     {"Micronaut HTTP client", "io.micronaut"},
     {"Netty", "io.netty"},
     {"Reactor", "reactor."},
     {"HAPI RestfulServer (request parsing, interceptors, binding)", "ca.uhn.fhir.rest"},
+    {"gateway: ledger recording (parse, canonical JSON, compartments)", "org.fhirledger.gateway.ledger"},
     {"gateway: forwarding glue", "org.fhirledger.gateway"},
     {"Tomcat / servlet", "org.apache.catalina", "org.apache.coyote", "org.apache.tomcat", "jakarta.servlet",
         "org.springframework.web", "org.springframework.boot.web"},
@@ -109,11 +114,12 @@ public final class JfrHotspots {
     print(components, n, top);
     System.out.println("-- top frames, self --");
     print(self, n, top);
-    System.out.println("-- top frames, inclusive (only org.fhirledger, io.micronaut, ca.uhn, io.netty, catalina/coyote) --");
+    System.out.println("-- top frames, inclusive (only org.fhirledger, io.micronaut, ca.uhn, io.netty, catalina/coyote, h2) --");
     Map<String, Integer> filtered = new HashMap<>();
     inclusive.forEach((k, v) -> {
       if (k.startsWith("org.fhirledger") || k.startsWith("io.micronaut") || k.startsWith("ca.uhn")
-          || k.startsWith("io.netty") || k.startsWith("org.apache.catalina") || k.startsWith("org.apache.coyote")) {
+          || k.startsWith("io.netty") || k.startsWith("org.apache.catalina") || k.startsWith("org.apache.coyote")
+          || k.startsWith("org.h2.jdbc") || k.startsWith("org.bouncycastle.crypto")) {
         filtered.put(k, v);
       }
     });
