@@ -147,8 +147,12 @@ public final class InteractionRecorder {
   public long recordAnswered(RequestDetails request, RestOperationTypeEnum operation, Long intentIndex, int status,
       byte[] body, String contentType, String location, Function<String, Optional<IBaseResource>> storedVersion) {
     Interaction interaction = LedgerInteractions.of(operation, request);
-    Optional<IBaseResource> parsed = content.parse(body, contentType);
-    if (intentIndex != null && (interaction == Interaction.BATCH || interaction == Interaction.TRANSACTION)) {
+    boolean success = status >= 200 && status < 300;
+    RecordedFacts facts = RecordedFacts.of(interaction, status, type(request), id(request), version(request));
+    if (intentIndex == null) {
+      facts = readFacts(facts, success, body, contentType);
+    } else if (interaction == Interaction.BATCH || interaction == Interaction.TRANSACTION) {
+      Optional<IBaseResource> parsed = content.parse(body, contentType);
       List<RecordedFacts> entries =
           BundleFacts.of(LedgerInteractions.requestBundle(request), parsed.orElse(null), content);
       List<EntryRecord> records = new ArrayList<>();
@@ -161,29 +165,56 @@ public final class InteractionRecorder {
       appendFinal(request, records);
       pending.resolved(intentIndex);
       return intentIndex;
+    } else {
+      facts = writeFacts(facts, success, body, contentType, location, storedVersion);
     }
-    RecordedFacts facts = RecordedFacts.of(interaction, status, type(request), id(request), version(request));
-    boolean success = status >= 200 && status < 300;
+    EntryRecord record = intentIndex == null ? base(request, facts).build() : outcome(request, facts, intentIndex);
+    return appendFinal(request, List.of(record), intentIndex);
+  }
+
+  /**
+   * A read's facts: the SHA-256 of the bytes returned (what the client got, byte for byte) and the
+   * patients whose data they hold. A Patient read by id discloses that patient; anything else is
+   * parsed to find its resources' Patient-compartment owners.
+   */
+  private RecordedFacts readFacts(RecordedFacts facts, boolean success, byte[] body, String contentType) {
+    if (!success || body.length == 0) {
+      return facts;
+    }
+    boolean patientById = "Patient".equals(facts.resourceType()) && facts.resourceId() != null
+        && (facts.interaction() == Interaction.READ || facts.interaction() == Interaction.VREAD);
+    java.util.Set<String> patients = patientById
+        ? java.util.Set.of("Patient/" + facts.resourceId())
+        : content.parse(body, contentType).filter(r -> !isOperationOutcome(r)).map(content::patients)
+            .orElse(java.util.Set.of());
+    return facts.withContent(FhirContent.sha256(body), patients);
+  }
+
+  /**
+   * A write's facts: the stored version's type, id and version, the SHA-256 of its canonical JSON
+   * (read back from the EHR when the answer did not carry it) and the patients it changed.
+   */
+  private RecordedFacts writeFacts(RecordedFacts facts, boolean success, byte[] body, String contentType,
+      String location, Function<String, Optional<IBaseResource>> storedVersion) {
+    Optional<IBaseResource> parsed = content.parse(body, contentType);
     Optional<IBaseResource> resource = parsed.filter(r -> !isOperationOutcome(r));
-    if (success && intentIndex != null && resource.isEmpty() && location != null && interaction != Interaction.DELETE) {
+    if (success && resource.isEmpty() && location != null && facts.interaction() != Interaction.DELETE) {
       resource = storedVersion.apply(location);
     }
     if (resource.isPresent()) {
       IBaseResource r = resource.get();
       facts = facts.withContent(content.canonicalSha256(r), content.patients(r));
-      if (intentIndex != null && r.getIdElement().hasIdPart()) {
+      if (r.getIdElement().hasIdPart()) {
         facts = facts.withVersion(r.fhirType(), r.getIdElement().getIdPart(), r.getIdElement().getVersionIdPart() != null
             ? r.getIdElement().getVersionIdPart() : r.getMeta().getVersionId());
       }
     } else if (success && body.length > 0 && parsed.isEmpty()) {
       facts = facts.withContent(FhirContent.sha256(body), java.util.Set.of());
     }
-    if ("Patient".equals(facts.resourceType()) && facts.resourceId() != null && facts.patients().isEmpty()
-        && intentIndex != null) {
+    if ("Patient".equals(facts.resourceType()) && facts.resourceId() != null && facts.patients().isEmpty()) {
       facts = facts.withContent(facts.contentSha256(), java.util.Set.of("Patient/" + facts.resourceId()));
     }
-    EntryRecord record = intentIndex == null ? base(request, facts).build() : outcome(request, facts, intentIndex);
-    return appendFinal(request, List.of(record), intentIndex);
+    return facts;
   }
 
   /**

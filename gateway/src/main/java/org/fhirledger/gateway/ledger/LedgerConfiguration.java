@@ -46,7 +46,8 @@ class LedgerConfiguration {
   @Bean
   PatientSecretStore patientSecretStore(GatewayProperties properties, Clock clock, Ledger ledger)
       throws LedgerUnavailableException, java.io.IOException {
-    return JdbcPatientSecretStore.open(JdbcLedgerStorage.h2(ledgerDir(properties)), clock, new SecureRandom());
+    return new CachingPatientSecretStore(
+        JdbcPatientSecretStore.open(JdbcLedgerStorage.h2(ledgerDir(properties)), clock, new SecureRandom()), 100_000);
   }
 
   /**
