@@ -23,10 +23,18 @@ class ProofVectorsTest {
 
   private static Path vectors(String kind) {
     String shared = System.getProperty("shared.dir");
-    Path dir = shared == null ? null : Path.of(shared, "testdata", "merkle", kind);
-    assumeTrue(dir != null && Files.isDirectory(dir),
-        "shared test data absent: no " + (dir == null ? "shared.dir system property" : dir) + "; skipping vectors");
-    return dir;
+    return shared == null ? null : Path.of(shared, "testdata", "merkle", kind);
+  }
+
+  /**
+   * When the shared vectors are absent, one skipped test that says so (a factory that merely aborted
+   * would be reported as nothing at all).
+   */
+  private static Stream<DynamicTest> absent(Path dir) {
+    String why = "shared test data absent: no " + (dir == null ? "shared.dir system property" : dir)
+        + "; skipping the RFC 6962 golden vectors";
+    System.out.println(why);
+    return Stream.of(DynamicTest.dynamicTest(why, () -> org.junit.jupiter.api.Assumptions.abort(why)));
   }
 
   private static List<Path> jsonFiles(Path dir) throws IOException {
@@ -38,6 +46,9 @@ class ProofVectorsTest {
   @TestFactory
   Stream<DynamicTest> verifyInclusion_goldenVectors_acceptHappyAndRejectTampered() throws IOException {
     Path dir = vectors("inclusion");
+    if (dir == null || !Files.isDirectory(dir)) {
+      return absent(dir);
+    }
     List<Path> files = jsonFiles(dir);
     assumeTrue(files.size() > 10, "shared test data absent: too few inclusion vectors in " + dir);
     return files.stream().map(f -> DynamicTest.dynamicTest(dir.relativize(f).toString(), () -> {
@@ -60,6 +71,9 @@ class ProofVectorsTest {
   @TestFactory
   Stream<DynamicTest> verifyConsistency_goldenVectors_acceptHappyAndRejectTampered() throws IOException {
     Path dir = vectors("consistency");
+    if (dir == null || !Files.isDirectory(dir)) {
+      return absent(dir);
+    }
     List<Path> files = jsonFiles(dir);
     assumeTrue(files.size() > 10, "shared test data absent: too few consistency vectors in " + dir);
     return files.stream().map(f -> DynamicTest.dynamicTest(dir.relativize(f).toString(), () -> {
