@@ -183,11 +183,17 @@ public final class InteractionForwarder {
         servlet.addHeader(name, URL_HEADERS.contains(name) ? rewriter.toGateway(value, gatewayBase) : value);
       }
     }
-    if (body.length > 0 && !request.getServletRequest().getMethod().equals("HEAD")) {
-      servlet.setContentLength(body.length);
-      servlet.getOutputStream().write(body);
+    try {
+      if (body.length > 0 && !request.getServletRequest().getMethod().equals("HEAD")) {
+        servlet.setContentLength(body.length);
+        servlet.getOutputStream().write(body);
+      }
+      servlet.flushBuffer();
+    } catch (IOException clientGone) {
+      // The client closed the connection; the interaction is already on the ledger, and there is
+      // nobody left to send an OperationOutcome to.
+      log.debug("Client went away before the response was written");
     }
-    servlet.flushBuffer();
   }
 
   /** Reads the version a write stored, for its ledger digest, when the EHR's answer did not include it. */
