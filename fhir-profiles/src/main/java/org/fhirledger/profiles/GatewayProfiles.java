@@ -33,6 +33,10 @@ public final class GatewayProfiles {
   public static final String LEDGER_AUDIT_EVENT = BASE + "/StructureDefinition/ledger-audit-event";
   /** Extension naming the ledger entry (origin, index) a resource was built from. */
   public static final String LEDGER_ENTRY = BASE + "/StructureDefinition/ledger-entry";
+  /** Extension on a gateway Provenance: the ledger receipt (origin, index, leaf hash) of the write. */
+  public static final String LEDGER_RECEIPT = BASE + "/StructureDefinition/ledger-receipt";
+  /** Profile of the Provenance the gateway stores for every write through it. */
+  public static final String GATEWAY_PROVENANCE = BASE + "/StructureDefinition/gateway-provenance";
   /** Identifier system of OAuth client ids. */
   public static final String CLIENT_ID_SYSTEM = BASE + "/sid/client-id";
   /** Identifier system of a patient pseudonym (hex HMAC-SHA256, as written on the ledger). */
@@ -41,7 +45,8 @@ public final class GatewayProfiles {
   public static final String LOG_ORIGIN_SYSTEM = BASE + "/sid/log-origin";
 
   private static final List<String> RESOURCES =
-      List.of("StructureDefinition-ledger-entry.json", "StructureDefinition-ledger-audit-event.json");
+      List.of("StructureDefinition-ledger-entry.json", "StructureDefinition-ledger-audit-event.json",
+          "StructureDefinition-ledger-receipt.json", "StructureDefinition-gateway-provenance.json");
 
   private GatewayProfiles() {}
 
@@ -84,6 +89,19 @@ public final class GatewayProfiles {
         new SnapshotGeneratingValidationSupport(fhirContext),
         new InMemoryTerminologyServerValidationSupport(fhirContext),
         new CommonCodeSystemsTerminologyService(fhirContext));
+  }
+
+  /**
+   * Configures {@code fhirContext} to keep the version in {@code Provenance.target} references when it encodes.
+   * HAPI strips versions from references by default, which would turn the gateway's versioned targets into
+   * unversioned ones whenever a Provenance is serialized (including inside the validator). Returns its argument.
+   */
+  public static FhirContext keepVersionedProvenanceTargets(FhirContext fhirContext) {
+    requireR4(fhirContext);
+    java.util.Set<String> paths = new java.util.HashSet<>(fhirContext.getParserOptions().getDontStripVersionsFromReferencesAtPaths());
+    paths.add("Provenance.target");
+    fhirContext.getParserOptions().setDontStripVersionsFromReferencesAtPaths(paths);
+    return fhirContext;
   }
 
   private static void requireR4(FhirContext fhirContext) {
