@@ -56,6 +56,28 @@ class GatewayProvenanceProfileTest {
   }
 
   @Test
+  void validate_userAsAuthorAndClientAsEnterer_noErrors() {
+    Provenance p = conforming();
+    Reference client = p.getAgentFirstRep().getWho();
+    p.getAgentFirstRep().setWho(new Reference("Practitioner/7"));
+    p.addAgent()
+        .setType(new CodeableConcept(new Coding("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "enterer", "Enterer")))
+        .setWho(client);
+
+    assertEquals(List.of(), errors(validator.validateWithResult(p)));
+  }
+
+  @Test
+  void validate_noAuthor_errorNamesTheRule() {
+    Provenance p = conforming();
+    p.getAgentFirstRep().getType().getCodingFirstRep().setCode("enterer");
+
+    List<SingleValidationMessage> errors = errors(validator.validateWithResult(p));
+
+    assertTrue(errors.stream().anyMatch(m -> m.getMessage().contains("gwp-2")), errors::toString);
+  }
+
+  @Test
   void validate_unversionedTarget_errorNamesTheRule() {
     Provenance p = conforming();
     p.getTargetFirstRep().setReference("Observation/12");

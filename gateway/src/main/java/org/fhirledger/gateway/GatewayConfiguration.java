@@ -10,6 +10,7 @@ import org.fhirledger.gateway.sandbox.SandboxEhr;
 import org.fhirledger.gateway.server.FailedInteractionRecorder;
 import org.fhirledger.gateway.server.CapabilityStatementAdjuster;
 import org.fhirledger.gateway.server.GatewayRestfulServer;
+import org.fhirledger.gateway.provenance.ProvenanceWriter;
 import org.fhirledger.gateway.server.InteractionForwarder;
 import org.fhirledger.gateway.upstream.MicronautUpstreamFhirClient;
 import org.fhirledger.gateway.upstream.UpstreamFhirClient;
@@ -60,7 +61,9 @@ class GatewayConfiguration {
     String version = GatewayConfiguration.class.getPackage().getImplementationVersion();
     CapabilityStatementAdjuster adjuster =
         new CapabilityStatementAdjuster(fhirContext, "FHIR Ledger Gateway", version == null ? "dev" : version);
-    return new InteractionForwarder(upstream, adjuster, properties.upstream().versionConflictAs412(), recorder);
+    ProvenanceWriter provenance = properties.provenance().enabled() ? new ProvenanceWriter(upstream, fhirContext) : null;
+    return new InteractionForwarder(upstream, adjuster, properties.upstream().versionConflictAs412(), recorder,
+        provenance);
   }
 
   @Bean

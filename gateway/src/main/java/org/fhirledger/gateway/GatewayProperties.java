@@ -16,6 +16,7 @@ import org.springframework.util.unit.DataSize;
  * @param upstream how to reach the EHR
  * @param ledger the ledger's settings
  * @param admin administrative operations
+ * @param provenance the Provenance the gateway stores for writes
  */
 @ConfigurationProperties("gateway")
 public record GatewayProperties(
@@ -23,7 +24,13 @@ public record GatewayProperties(
     URI publicBaseUrl,
     @DefaultValue Upstream upstream,
     @DefaultValue LedgerSettings ledger,
-    @DefaultValue Admin admin) {
+    @DefaultValue Admin admin,
+    @DefaultValue ProvenanceSettings provenance) {
+
+  /**
+   * @param enabled whether every successful write through the gateway gets a Provenance stored in the EHR
+   */
+  public record ProvenanceSettings(@DefaultValue("true") boolean enabled) {}
 
   /**
    * @param erasureEnabled whether {@code Patient/<id>/$erase-pseudonym} may be called at all (from loopback only)

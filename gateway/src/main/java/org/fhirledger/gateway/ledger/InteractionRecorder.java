@@ -24,6 +24,7 @@ import org.fhirledger.ledger.entry.Interaction;
 import org.fhirledger.ledger.entry.Outcome;
 import org.fhirledger.ledger.entry.Pseudonym;
 import org.fhirledger.ledger.entry.Pseudonymizer;
+import org.fhirledger.ledger.merkle.Rfc6962;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -108,7 +109,7 @@ public final class InteractionRecorder {
   long recordErasureOutcome(RequestDetails request, Optional<Pseudonym> erased, long intentIndex, int status) {
     EntryRecord outcome = erasure(request, erased).outcome(outcomeOf(status), status).outcomeOfIntent(intentIndex)
         .build();
-    long index = append(List.of(outcome)).get(0);
+    long index = append(List.of(outcome)).get(0).index();
     pending.resolved(intentIndex);
     return index;
   }
@@ -123,7 +124,7 @@ public final class InteractionRecorder {
     PendingIntents.Ticket ticket = pending.beforeIntent();
     long index;
     try {
-      index = append(List.of(intent)).get(0);
+      index = append(List.of(intent)).get(0).index();
     } catch (RuntimeException e) {
       pending.appendFailed(ticket);
       throw e;
@@ -141,10 +142,10 @@ public final class InteractionRecorder {
    * @param contentType its content type, or null
    * @param storedVersion fetches the stored version of a write from a versioned location when the
    *     body does not hold it (for example {@code Prefer: return=minimal}); may return empty
-   * @return the index to report in {@link #HEADER}
+   * @return the index to report in {@link #HEADER}, and the successful writes recorded (for their Provenance)
    * @throws UnclassifiedServerFailureException (503) if the ledger cannot append
    */
-  public long recordAnswered(RequestDetails request, RestOperationTypeEnum operation, Long intentIndex, int status,
+  public Answered recordAnswered(RequestDetails request, RestOperationTypeEnum operation, Long intentIndex, int status,
       byte[] body, String contentType, String location, Function<String, Optional<IBaseResource>> storedVersion) {
     Interaction interaction = LedgerInteractions.of(operation, request);
     boolean success = status >= 200 && status < 300;
@@ -161,15 +162,40 @@ public final class InteractionRecorder {
       }
       if (records.isEmpty()) {
         records.add(outcome(request, RecordedFacts.of(interaction, status, null, null, null), intentIndex));
+        entries = List.of();
       }
-      appendFinal(request, records);
+      List<Appended> appended = appendFinal(request, records);
       pending.resolved(intentIndex);
-      return intentIndex;
+      List<RecordedWrite> writes = new ArrayList<>();
+      for (int i = 0; i < entries.size(); i++) {
+        written(entries.get(i), records.get(i), appended.get(i)).ifPresent(writes::add);
+      }
+      return new Answered(intentIndex, writes);
     } else {
       facts = writeFacts(facts, success, body, contentType, location, storedVersion);
     }
     EntryRecord record = intentIndex == null ? base(request, facts).build() : outcome(request, facts, intentIndex);
-    return appendFinal(request, List.of(record), intentIndex);
+    Appended appended = appendFinal(request, List.of(record)).get(0);
+    if (intentIndex == null) {
+      return new Answered(appended.index(), List.of());
+    }
+    pending.resolved(intentIndex);
+    return new Answered(appended.index(), written(facts, record, appended).stream().toList());
+  }
+
+  /** The write an OUTCOME entry recorded, when it is a successful create, update, patch or delete. */
+  private static Optional<RecordedWrite> written(RecordedFacts facts, EntryRecord record, Appended appended) {
+    boolean write = switch (facts.interaction()) {
+      case CREATE, UPDATE, PATCH, DELETE -> true;
+      default -> false;
+    };
+    if (!write || record.outcome() != Outcome.SUCCESS || facts.resourceType() == null || facts.resourceId() == null
+        || safeId(facts.resourceId()) == null) {
+      return Optional.empty();
+    }
+    return Optional.of(new RecordedWrite(facts.interaction(), facts.resourceType(), facts.resourceId(),
+        safeId(facts.resourceVersion()), record.actor(), record.time(), record.origin(), appended.index(),
+        appended.leafHash()));
   }
 
   /**
@@ -273,13 +299,18 @@ public final class InteractionRecorder {
         .interaction(facts.interaction())
         .resource(facts.resourceType(), ledgerId(facts), ledgerVersion(facts))
         .contentSha256(facts.contentSha256())
-        .actor(ANONYMOUS)
+        .actor(actor(request))
         .requestId(requestId(request))
         .patients(patients);
     if (facts.httpStatus() > 0) {
       b.outcome(outcomeOf(facts.httpStatus()), facts.httpStatus());
     }
     return b;
+  }
+
+  /** Who made this request, as the ledger records it. */
+  static Actor actor(RequestDetails request) {
+    return ANONYMOUS;
   }
 
   /**
@@ -290,32 +321,38 @@ public final class InteractionRecorder {
     return request.getUserData().containsKey(RECORDED_KEY);
   }
 
-  private List<Long> appendFinal(RequestDetails request, List<EntryRecord> records) {
-    List<Long> indices = append(records);
+  private List<Appended> appendFinal(RequestDetails request, List<EntryRecord> records) {
+    List<Appended> appended = append(records);
     request.getUserData().put(RECORDED_KEY, Boolean.TRUE);
-    return indices;
+    return appended;
   }
 
   /** Appends one final entry; if it settles an intent, the intent is no longer pending. */
   private long appendFinal(RequestDetails request, List<EntryRecord> records, Long intentIndex) {
-    long index = appendFinal(request, records).get(0);
+    long index = appendFinal(request, records).get(0).index();
     if (intentIndex != null) {
       pending.resolved(intentIndex);
     }
     return index;
   }
 
-  private List<Long> append(List<EntryRecord> records) {
+  /** An appended entry: its index and RFC 6962 leaf hash. */
+  private record Appended(long index, byte[] leafHash) {}
+
+  private List<Appended> append(List<EntryRecord> records) {
     try {
       List<CompletableFuture<AppendResult>> futures = new ArrayList<>(records.size());
+      List<byte[]> leafHashes = new ArrayList<>(records.size());
       for (EntryRecord r : records) {
-        futures.add(ledger.appendAsync(EntryCodec.encode(r)));
+        byte[] encoded = EntryCodec.encode(r);
+        leafHashes.add(Rfc6962.leafHash(encoded));
+        futures.add(ledger.appendAsync(encoded));
       }
-      List<Long> indices = new ArrayList<>(records.size());
-      for (CompletableFuture<AppendResult> f : futures) {
-        indices.add(f.join().index());
+      List<Appended> appended = new ArrayList<>(records.size());
+      for (int i = 0; i < futures.size(); i++) {
+        appended.add(new Appended(futures.get(i).join().index(), leafHashes.get(i)));
       }
-      return indices;
+      return appended;
     } catch (CompletionException e) {
       throw ledgerDown(e.getCause() == null ? e : e.getCause());
     } catch (RuntimeException e) {

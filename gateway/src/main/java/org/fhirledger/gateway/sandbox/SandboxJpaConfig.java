@@ -88,6 +88,13 @@ class SandboxJpaConfig {
     // Client-assigned ids (PUT Patient/abc) are allowed for non-numeric ids: HAPI's default ALPHANUMERIC.
     s.setResourceClientIdStrategy(JpaStorageSettings.ClientIdStrategyEnum.ALPHANUMERIC);
     s.setExpungeEnabled(false);
+    // A Provenance names the version it describes, and it must not pin that resource forever: deleting a resource
+    // that has Provenance is allowed (the Provenance stays, pointing at the history), as in most EHRs.
+    s.setEnforceReferentialIntegrityOnDeleteDisableForPaths(java.util.Set.of("Provenance.target"));
+    // HAPI treats a reference to a deleted resource as dangling and would refuse the Provenance of a delete (whose
+    // target is the deletion's version). HAPI has no per-path switch for writes, so the sandbox accepts references it
+    // cannot resolve, as many EHRs do; an EHR that refuses them keeps the deletion on the ledger only.
+    s.setEnforceReferentialIntegrityOnWrite(false);
     s.setEnableTaskBulkExportJobExecution(false);
     s.setEnableTaskBulkImportJobExecution(false);
     return s;
@@ -176,6 +183,9 @@ class SandboxJpaConfig {
       DatabaseBackedPagingProvider pagingProvider) {
     FhirContext ctx = systemDao.getContext();
     ctx.setNarrativeGenerator(null);
+    // HAPI strips versions from references when it stores and serves resources; a Provenance's target must keep
+    // the version it describes.
+    ctx.getParserOptions().setDontStripVersionsFromReferencesAtPaths("Provenance.target");
     RestfulServer server = new RestfulServer(ctx);
     server.setServerName("fhir-ledger sandbox EHR");
     // Resource providers for every R4 type, incl. Patient/$everything, $meta, $validate, history, patch.

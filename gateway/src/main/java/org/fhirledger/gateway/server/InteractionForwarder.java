@@ -18,7 +18,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.Optional;
+import org.fhirledger.gateway.ledger.Answered;
 import org.fhirledger.gateway.ledger.InteractionRecorder;
+import org.fhirledger.gateway.provenance.ProvenanceWriter;
 import org.fhirledger.gateway.upstream.UpstreamFhirClient;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.fhirledger.gateway.upstream.UpstreamRequest;
@@ -61,10 +63,13 @@ public final class InteractionForwarder {
   private final CapabilityStatementAdjuster capabilityAdjuster;
   private final boolean versionConflictAs412;
   private final InteractionRecorder recorder;
+  private final ProvenanceWriter provenance;
 
+  /** @param provenance stores the Provenance of writes; null when Provenance is switched off */
   public InteractionForwarder(UpstreamFhirClient upstream, CapabilityStatementAdjuster capabilityAdjuster,
-      boolean versionConflictAs412, InteractionRecorder recorder) {
+      boolean versionConflictAs412, InteractionRecorder recorder, ProvenanceWriter provenance) {
     this.recorder = Objects.requireNonNull(recorder, "recorder");
+    this.provenance = provenance;
     this.upstream = Objects.requireNonNull(upstream, "upstream");
     this.rewriter = new BaseUrlRewriter(upstream.baseUrl());
     this.capabilityAdjuster = Objects.requireNonNull(capabilityAdjuster, "capabilityAdjuster");
@@ -166,10 +171,14 @@ public final class InteractionForwarder {
     // Fail closed: nothing leaves the gateway before its ledger entry is durable.
     Long intent = (Long) request.getUserData().get(FailedInteractionRecorder.INTENT_KEY);
     String location = response.header("content-location").or(() -> response.header("location")).orElse(null);
-    long ledgerIndex = recorder.recordAnswered(request, operation, intent, status, body, contentType,
+    Answered answered = recorder.recordAnswered(request, operation, intent, status, body, contentType,
         location == null ? null : rewriter.toGateway(location, gatewayBase),
         versionedUrl -> storedVersion(versionedUrl, gatewayBase));
-    request.getResponse().addHeader(InteractionRecorder.HEADER, Long.toString(ledgerIndex));
+    request.getResponse().addHeader(InteractionRecorder.HEADER, Long.toString(answered.index()));
+    if (provenance != null && !answered.writes().isEmpty()) {
+      // Before the answer leaves, so that a client reading right after its write finds the Provenance.
+      provenance.write(answered.writes(), request.getRequestId());
+    }
 
     servlet.setStatus(status);
     // Headers that HAPI and the gateway's interceptors queued on HAPI's response (X-Request-ID, ...).
