@@ -223,6 +223,36 @@ class AuditTrailTest {
   }
 
   @Test
+  void auditEvent_inBundlesOrSystemTypeSearch_refusedWith400AndNothingReachesTheEhr() throws Exception {
+    String tx = """
+        {"resourceType":"Bundle","type":"transaction","entry":[
+          {"resource":{"resourceType":"Basic","code":{"text":"ok"}},"request":{"method":"POST","url":"Basic"}},
+          {"resource":{"resourceType":"AuditEvent"},"request":{"method":"POST","url":"AuditEvent"}}]}""";
+    String batch = """
+        {"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"AuditEvent?_count=1"}}]}""";
+    String ehr = gateway.getBean(SandboxEhr.class).baseUrl().toString();
+    int basicsBefore = count(ehr + "/Basic?_summary=count");
+
+    HttpResponse<String> writeInTx = send("POST", "/fhir", tx);
+    HttpResponse<String> readInBatch = send("POST", "/fhir", batch);
+    HttpResponse<String> typeSearch = send("GET", "/fhir?_type=Patient,AuditEvent", null);
+
+    for (HttpResponse<String> r : List.of(writeInTx, readInBatch, typeSearch)) {
+      assertEquals(400, r.statusCode(), r.body());
+      assertTrue(r.body().contains("OperationOutcome") && r.body().contains("AuditEvent"), r.body());
+      assertTrue(r.headers().firstValue("X-Ledger-Index").isPresent(), "the refusal is recorded");
+    }
+    assertTrue(writeInTx.body().contains("Bundle.entry[1]"), writeInTx.body());
+    assertEquals(0, count(ehr + "/AuditEvent?_summary=count"));
+    assertEquals(basicsBefore, count(ehr + "/Basic?_summary=count"), "no half-done transaction");
+  }
+
+  private static int count(String url) throws Exception {
+    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+    return FHIR.newJsonParser().parseResource(Bundle.class, r.body()).getTotal();
+  }
+
+  @Test
   void badInput_400WithOperationOutcomeNamingTheParameter() throws Exception {
     assertRefused("/fhir/AuditEvent?date=not-a-date", "date");
     assertRefused("/fhir/AuditEvent?action=X", "action");

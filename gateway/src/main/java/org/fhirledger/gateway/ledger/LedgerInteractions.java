@@ -7,7 +7,7 @@ import org.fhirledger.ledger.entry.Interaction;
 import org.hl7.fhir.r4.model.Bundle;
 
 /** Names HAPI's interaction types in the ledger's vocabulary. */
-final class LedgerInteractions {
+public final class LedgerInteractions {
   private static final String BUNDLE_KEY = LedgerInteractions.class.getName() + ".requestBundle";
 
   private LedgerInteractions() {}
@@ -39,7 +39,7 @@ final class LedgerInteractions {
    * The Bundle a system-level POST carries, parsed once per request; an empty Bundle when the body
    * is not one (the EHR will refuse it, and the entry says "transaction").
    */
-  static Bundle requestBundle(RequestDetails request) {
+  public static Bundle requestBundle(RequestDetails request) {
     if (request.getUserData().get(BUNDLE_KEY) instanceof Bundle cached) {
       return cached;
     }

@@ -86,6 +86,7 @@ public final class InteractionForwarder {
     ServletRequestDetails request = (ServletRequestDetails) requestDetails;
     String gatewayBase = request.getFhirServerBase();
     RestOperationTypeEnum operation = Interactions.classify(request);
+    GatewayOwnedTypes.refuseForwarding(request, operation);
     UpstreamRequest upstreamRequest = toUpstream(request, gatewayBase);
     if (Interactions.isWrite(request, operation)) {
       // Fail closed: a write the ledger cannot record is never forwarded.
