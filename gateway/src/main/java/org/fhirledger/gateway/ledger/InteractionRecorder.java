@@ -336,21 +336,59 @@ public final class InteractionRecorder {
     return index;
   }
 
+  /** Pseudonyms fit in one entry beside the rest of a record: the patient field and the entry are at most 65535 bytes. */
+  static final int MAX_PATIENTS_FIELD = 0xFFFF / 32;
+
+  /**
+   * The records to append: each as it is, unless it names more patients than fit in one entry (a search page of
+   * thousands of patients); then as several entries with the same facts, each naming a part of the patients, in
+   * order. Every patient is still named once, so each one's access report lists the access. The first of them is
+   * the one whose index the caller reports.
+   */
+  static List<EntryRecord> fitted(List<EntryRecord> records) {
+    List<EntryRecord> out = new ArrayList<>(records.size());
+    for (EntryRecord r : records) {
+      if (r.patients().size() <= 256) {
+        out.add(r);
+        continue;
+      }
+      int rest = EntryCodec.encode(r.withPatients(List.of())).length + 3;
+      int perEntry = Math.min(MAX_PATIENTS_FIELD, (0xFFFF - rest) / 32);
+      List<Pseudonym> all = r.patients();
+      for (int from = 0; from < all.size(); from += perEntry) {
+        out.add(r.withPatients(all.subList(from, Math.min(all.size(), from + perEntry))));
+      }
+    }
+    return out;
+  }
+
   /** An appended entry: its index and RFC 6962 leaf hash. */
   private record Appended(long index, byte[] leafHash) {}
 
+  /** Appends the records; one {@link Appended} per record (its first entry, when it had to be split). */
   private List<Appended> append(List<EntryRecord> records) {
     try {
-      List<CompletableFuture<AppendResult>> futures = new ArrayList<>(records.size());
+      List<CompletableFuture<AppendResult>> firsts = new ArrayList<>(records.size());
+      List<CompletableFuture<AppendResult>> all = new ArrayList<>(records.size());
       List<byte[]> leafHashes = new ArrayList<>(records.size());
-      for (EntryRecord r : records) {
-        byte[] encoded = EntryCodec.encode(r);
-        leafHashes.add(Rfc6962.leafHash(encoded));
-        futures.add(ledger.appendAsync(encoded));
+      for (EntryRecord record : records) {
+        List<EntryRecord> pieces = fitted(List.of(record));
+        for (int p = 0; p < pieces.size(); p++) {
+          byte[] encoded = EntryCodec.encode(pieces.get(p));
+          CompletableFuture<AppendResult> f = ledger.appendAsync(encoded);
+          all.add(f);
+          if (p == 0) {
+            leafHashes.add(Rfc6962.leafHash(encoded));
+            firsts.add(f);
+          }
+        }
+      }
+      for (CompletableFuture<AppendResult> f : all) {
+        f.join();
       }
       List<Appended> appended = new ArrayList<>(records.size());
-      for (int i = 0; i < futures.size(); i++) {
-        appended.add(new Appended(futures.get(i).join().index(), leafHashes.get(i)));
+      for (int i = 0; i < firsts.size(); i++) {
+        appended.add(new Appended(firsts.get(i).join().index(), leafHashes.get(i)));
       }
       return appended;
     } catch (CompletionException e) {

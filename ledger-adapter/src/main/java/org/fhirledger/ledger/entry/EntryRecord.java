@@ -106,6 +106,13 @@ public record EntryRecord(
     return Arrays.hashCode(EntryCodec.encode(this));
   }
 
+  /** This record naming {@code others} as its patients instead (for splitting an entry that would be too large). */
+  public EntryRecord withPatients(List<Pseudonym> others) {
+    return new EntryRecord(type, time, origin, interaction, outcome, httpStatus, resourceType, resourceId,
+        resourceVersion, contentSha256, actor, purposeOfUse, consentDecision, consentReference, requestId, intentIndex,
+        others);
+  }
+
   public static Builder builder() {
     return new Builder();
   }
