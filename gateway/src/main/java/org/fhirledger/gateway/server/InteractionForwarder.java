@@ -61,9 +61,17 @@ public final class InteractionForwarder {
   private final CapabilityStatementAdjuster capabilityAdjuster;
   private final boolean versionConflictAs412;
   private final InteractionRecorder recorder;
+  private final ForwardingPolicy policy;
 
   public InteractionForwarder(UpstreamFhirClient upstream, CapabilityStatementAdjuster capabilityAdjuster,
       boolean versionConflictAs412, InteractionRecorder recorder) {
+    this(upstream, capabilityAdjuster, versionConflictAs412, recorder, ForwardingPolicy.NONE);
+  }
+
+  /** @param policy narrows forwarded searches and checks answers (access control) */
+  public InteractionForwarder(UpstreamFhirClient upstream, CapabilityStatementAdjuster capabilityAdjuster,
+      boolean versionConflictAs412, InteractionRecorder recorder, ForwardingPolicy policy) {
+    this.policy = Objects.requireNonNull(policy, "policy");
     this.recorder = Objects.requireNonNull(recorder, "recorder");
     this.upstream = Objects.requireNonNull(upstream, "upstream");
     this.rewriter = new BaseUrlRewriter(upstream.baseUrl());
@@ -104,7 +112,8 @@ public final class InteractionForwarder {
     headers.put("x-request-id", List.of(request.getRequestId()));
 
     String path = "/" + request.getRequestPath();
-    String query = servlet.getQueryString();
+    String clientQuery = servlet.getQueryString();
+    String query = policy.upstreamQuery(request, clientQuery);
     String pathAndQuery = query == null || query.isEmpty() ? path : path + "?" + query;
 
     byte[] body = new byte[0];
@@ -112,7 +121,7 @@ public final class InteractionForwarder {
     if (!method.equals("GET") && !method.equals("HEAD") && !method.equals("DELETE")) {
       // HAPI has already uncompressed a gzip body; the EHR gets it plain (the header is dropped above).
       byte[] contents = request.loadRequestContents();
-      if ((contents == null || contents.length == 0) && isForm(servlet.getContentType()) && query == null) {
+      if ((contents == null || contents.length == 0) && isForm(servlet.getContentType()) && clientQuery == null) {
         // The servlet container parsed (and so consumed) a form-encoded _search body for HAPI's
         // parameter map; rebuild it from the parameters it yielded.
         contents = formEncode(request.getParameters());
@@ -162,6 +171,9 @@ public final class InteractionForwarder {
       body = capabilityAdjuster.adjust(body, contentType, gatewayBase, request);
     }
     body = rewriter.toGateway(body, contentType, gatewayBase);
+    if (!Interactions.isWrite(request, operation)) {
+      body = policy.checkAnswer(request, operation, status, body, contentType);
+    }
 
     // Fail closed: nothing leaves the gateway before its ledger entry is durable.
     Long intent = (Long) request.getUserData().get(FailedInteractionRecorder.INTENT_KEY);
