@@ -56,6 +56,7 @@ class ScopeMatrixTest {
   static String conditionA;
   static String conditionB;
   static String practitioner;
+  static String binary;
 
   @BeforeAll
   static void seed() {
@@ -76,6 +77,10 @@ class ScopeMatrixTest {
     Practitioner pr = new Practitioner();
     pr.addName().setFamily("Smartdoctor");
     practitioner = create(admin, pr);
+    org.hl7.fhir.r4.model.Binary bin = new org.hl7.fhir.r4.model.Binary();
+    bin.setContentType("text/plain").setData("synthetic document".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    bin.setSecurityContext(new Reference("Patient/" + patientB));
+    binary = create(admin, bin);
   }
 
   // ---- tokens ------------------------------------------------------------------------------
@@ -174,8 +179,11 @@ class ScopeMatrixTest {
         get("patient v2: type history", pV2, () -> "/Observation/_history", 403, none),
         get("patient v2: other patient's instance history: filtered", pV2, () -> "/Observation/" + obsBLab + "/_history",
             200, r -> assertOnlyPatientA(r, 0)),
-        get("patient v2: operation on other patient", pV2, () -> "/Patient/" + patientB + "/$everything", 200,
-            r -> assertOnlyPatientA(r, 0)),
+        get("patient v2: operation on other patient", pV2, () -> "/Patient/" + patientB + "/$everything", 403, none),
+        get("patient v2: operation on own record, answer checked", pV2, () -> "/Patient/" + patientA + "/$everything",
+            200, r -> assertOnlyPatientA(r, 3)),
+        get("patient v2: Binary (patient data outside compartments)", pV2, () -> "/Binary/" + binary, 403, none),
+        get("user v2: Binary readable", () -> userToken("user/*.rs"), () -> "/Binary/" + binary, 200, none),
         get("patient scope without patient claim", noPatientClaim, () -> "/Patient/" + patientA, 403, none),
         // SMART v1
         get("patient v1 read: own Observation", pV1, () -> "/Observation/" + obsAVital, 200, none),
@@ -267,6 +275,24 @@ class ScopeMatrixTest {
     Bundle stored = gw.parse(gw.get(systemToken("system/*.rs"), "/Observation?identifier=" + MARK + ":tx%7C" + marker),
         Bundle.class);
     assertEquals(0, stored.getEntry().size(), "nothing of the transaction was forwarded");
+  }
+
+  @Test
+  void postedSearch_formBodyNamingOtherPatient_narrowedToOwnCompartment() {
+    byte[] form = ("subject=Patient/" + patientB + "&identifier=" + MARK + "%7C" + run)
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] own = ("identifier=" + MARK + "%7C" + run).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    RawHttp.Response other = gw.http.send("POST", gw.base + "/Observation/_search",
+        "application/x-www-form-urlencoded", form, "Authorization", "Bearer " + patientToken("patient/*.rs"),
+        "Accept", "application/fhir+json");
+    RawHttp.Response mine = gw.http.send("POST", gw.base + "/Observation/_search",
+        "application/x-www-form-urlencoded", own, "Authorization", "Bearer " + patientToken("patient/*.rs"),
+        "Accept", "application/fhir+json");
+
+    assertOnlyPatientA(other, 0);
+    assertEquals(0, ids(other, Observation.class).size());
+    assertOnlyPatientA(mine, 3);
   }
 
   @Test

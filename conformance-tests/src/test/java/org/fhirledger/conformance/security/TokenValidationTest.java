@@ -12,6 +12,7 @@ import com.nimbusds.jose.jwk.RSAKey;
 import java.time.Duration;
 import java.time.Instant;
 import org.fhirledger.conformance.RawHttp;
+import org.fhirledger.conformance.RunningGateway;
 import org.fhirledger.ledger.entry.EntryRecord;
 import org.fhirledger.ledger.entry.Outcome;
 import org.hl7.fhir.r4.model.CapabilityStatement;
@@ -158,6 +159,24 @@ class TokenValidationTest {
     assertEquals("*", discovery.header("Access-Control-Allow-Origin").orElseThrow());
     assertEquals("*", read.header("Access-Control-Allow-Origin").orElseThrow());
     assertTrue(read.header("Access-Control-Expose-Headers").orElseThrow().contains("X-Ledger-Index"));
+  }
+
+  @Test
+  void noIssuerConfigured_everyRequest401SayingHowToConfigure_metadataStillOpen() {
+    try (RunningGateway bare = RunningGateway.start(RunningGateway.newDataDir("gw-no-issuer"),
+        "gateway.security.issuer=", "gateway.upstream.base-url=http://127.0.0.1:9/fhir")) {
+      RawHttp http = new RawHttp(null);
+      RawHttp.Response read = http.get(bare.baseUrl() + "/Patient", "Authorization", "Bearer " + valid(),
+          "Accept", "application/fhir+json");
+      RawHttp.Response discovery = http.get(bare.baseUrl() + "/.well-known/smart-configuration");
+
+      assertEquals(401, read.status());
+      String diagnostics = outcome(read);
+      assertTrue(diagnostics.contains("gateway.security.issuer"), diagnostics);
+      assertTrue(read.header("X-Ledger-Index").isPresent());
+      assertEquals(503, discovery.status());
+      assertTrue(discovery.contentType().startsWith("application/json"));
+    }
   }
 
   private void assertInvalid(String token, String why) {

@@ -158,9 +158,14 @@ final class RequestAuthorizer {
     Permission needed = read ? Permission.READ : Permission.UPDATE;
     List<SmartScope> granting = require(caller, target, needed, RestOperationTypeEnum.EXTENDED_OPERATION_TYPE);
     boolean instance = request.getId() != null && request.getId().hasIdPart();
-    if (granting.stream().allMatch(ScopePolicy::restricted) && !(read && instance)) {
-      throw forbidden("With a patient context or a granular scope, only read operations on one resource "
-          + "(GET [type]/[id]/$operation) are allowed.");
+    if (granting.stream().allMatch(ScopePolicy::restricted)) {
+      if (!(read && instance)) {
+        throw forbidden("With a patient context or a granular scope, only read operations on one resource "
+            + "(GET [type]/[id]/$operation) are allowed.");
+      }
+      // What the operation answers is checked too, but not every answer is made of resources: the
+      // resource it runs on must be one the caller may see.
+      checkVisible(caller, target, request.getId().getIdPart());
     }
   }
 
@@ -274,8 +279,16 @@ final class RequestAuthorizer {
     }
   }
 
-  /** Checks the version the EHR holds now, which a restricted caller must be allowed to write too. */
-  private void checkCurrent(Caller caller, String type, String id, Permission permission) {
+  private void checkVisible(Caller caller, String type, String id) {
+    IBaseResource resource = current(type, id);
+    if (resource != null && !policy.maySee(caller, resource)) {
+      throw forbidden("This token may not see " + type + "/" + id + ": it is outside the patient in context's "
+          + "compartment or does not match the token's granular scope.");
+    }
+  }
+
+  /** The version the EHR holds now, or null when there is none (404, 410). */
+  private IBaseResource current(String type, String id) {
     if (!id.matches("[A-Za-z0-9\\-.]{1,64}")) {
       throw new InvalidRequestException("The id in the request URL is not a FHIR id.");
     }
@@ -284,14 +297,23 @@ final class RequestAuthorizer {
       current = upstream.exchange(new UpstreamRequest("GET", "/" + type + "/" + id,
           Map.of("accept", List.of("application/fhir+json")), new byte[0]));
     } catch (RuntimeException e) {
-      throw forbidden("The gateway could not read the current " + type + " from the EHR to check this token may "
-          + "change it; try again later.");
+      throw forbidden("The gateway could not read the current " + type + " from the EHR to check this token's "
+          + "access to it; try again later.");
     }
     if (current.status() == 404 || current.status() == 410) {
-      return;
+      return null;
     }
     IBaseResource resource = current.status() == 200 ? parse(current.body(), "application/fhir+json") : null;
-    if (resource == null || !policy.mayWrite(caller, resource, permission)) {
+    if (resource == null) {
+      throw forbidden("The gateway could not check this token's access to " + type + "/" + id + ".");
+    }
+    return resource;
+  }
+
+  /** Checks the version the EHR holds now, which a restricted caller must be allowed to write too. */
+  private void checkCurrent(Caller caller, String type, String id, Permission permission) {
+    IBaseResource resource = current(type, id);
+    if (resource != null && !policy.mayWrite(caller, resource, permission)) {
       throw forbidden("This token may not change " + type + "/" + id + ": it is outside the patient in context's "
           + "compartment or does not match the token's granular scope.");
     }

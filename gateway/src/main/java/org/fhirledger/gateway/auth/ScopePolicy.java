@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import org.fhirledger.gateway.auth.SmartScope.Context;
 import org.fhirledger.gateway.auth.SmartScope.Permission;
 import org.hl7.fhir.instance.model.api.IBaseResource;
@@ -17,6 +18,14 @@ import org.hl7.fhir.instance.model.api.IBaseResource;
  * usable only when the token has a patient in context. Stateless and thread-safe.
  */
 final class ScopePolicy {
+
+  /**
+   * Types outside every patient compartment that still carry patient data (attachments, documents and
+   * messages, tasks, record links): a {@code patient/} scope never reaches them, since the gateway cannot
+   * tell whose they are.
+   */
+  static final Set<String> PATIENT_DATA_WITHOUT_COMPARTMENT =
+      Set.of("Binary", "Bundle", "Task", "Linkage", "MessageHeader", "Subscription");
 
   private final ResourceMatcher matcher;
 
@@ -105,10 +114,14 @@ final class ScopePolicy {
   /**
    * Whether {@code resource} is within {@code scope}: in the patient's compartment for a
    * {@code patient/} scope (a type outside every patient compartment, such as Practitioner, may be
-   * read but not written that way), and matching the query of a granular scope.
+   * read but not written that way, except {@link #PATIENT_DATA_WITHOUT_COMPARTMENT}), and matching the
+   * query of a granular scope.
    */
   private boolean satisfiedBy(SmartScope scope, Caller caller, IBaseResource resource, boolean write) {
     if (scope.context() == Context.PATIENT) {
+      if (PATIENT_DATA_WITHOUT_COMPARTMENT.contains(resource.fhirType())) {
+        return false;
+      }
       boolean compartmentType = matcher.hasPatientCompartment(resource.fhirType());
       if (compartmentType ? !matcher.inPatientCompartment(resource, caller.patient()) : write) {
         return false;
