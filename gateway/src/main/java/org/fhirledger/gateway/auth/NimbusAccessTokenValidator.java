@@ -19,15 +19,21 @@ import com.nimbusds.jwt.SignedJWT;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import java.net.MalformedURLException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.Date;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -40,7 +46,9 @@ import java.util.regex.Pattern;
  * (both within the configured clock skew). Unsigned ({@code alg: none}), encrypted and
  * HMAC-signed tokens are refused before any key is looked at. The JWK Set is cached; a token whose
  * {@code kid} is unknown makes it fetch the set again (key rotation), rate-limited so that a flood
- * of made-up key ids cannot turn the gateway against the issuer. Thread-safe.
+ * of made-up key ids cannot turn the gateway against the issuer. A token once verified for an audience
+ * is remembered (by its SHA-256) until it expires, at most 60 s: a key the issuer withdraws stops
+ * being trusted within a minute plus the JWK Set cache time. Thread-safe.
  */
 final class NimbusAccessTokenValidator implements AccessTokenValidator {
 
@@ -51,6 +59,8 @@ final class NimbusAccessTokenValidator implements AccessTokenValidator {
   private static final Pattern CODE = Pattern.compile("[A-Za-z0-9\\-._]{1,64}");
   private static final Pattern REFERENCE = Pattern.compile("[!-~]{1,512}");
   private static final int JWKS_SIZE_LIMIT = 512 * 1024;
+  private static final Duration MAX_CACHED = Duration.ofSeconds(60);
+  private static final int MAX_CACHE_ENTRIES = 10_000;
 
   private final String issuer;
   private final Supplier<URI> jwksUri;
@@ -60,6 +70,13 @@ final class NimbusAccessTokenValidator implements AccessTokenValidator {
   private final String purposeOfUseClaim;
   private final Clock clock;
   private volatile DefaultJWTProcessor<SecurityContext> processor;
+  /**
+   * Tokens already verified for an audience (by SHA-256), until they expire but at most {@link #MAX_CACHED}:
+   * a client sends one token with many requests, and an ES384 signature costs milliseconds to verify.
+   */
+  private final Map<String, Verified> verified = new ConcurrentHashMap<>();
+
+  private record Verified(Caller caller, Instant until) {}
 
   /**
    * @param jwksUri where the issuer's JWK Set is; asked once, on the first token (it may fetch the
@@ -78,6 +95,26 @@ final class NimbusAccessTokenValidator implements AccessTokenValidator {
 
   @Override
   public Caller validate(String token, String audience) throws InvalidTokenException {
+    String key = cacheKey(token, audience);
+    Instant now = clock.instant();
+    Verified hit = verified.get(key);
+    if (hit != null && now.isBefore(hit.until())) {
+      return hit.caller();
+    }
+    JWTClaimsSet claims = verify(token, audience);
+    Caller caller = caller(claims);
+    Instant until = claims.getExpirationTime().toInstant().plus(clockSkew);
+    if (until.isAfter(now.plus(MAX_CACHED))) {
+      until = now.plus(MAX_CACHED);
+    }
+    if (verified.size() >= MAX_CACHE_ENTRIES) {
+      verified.clear();
+    }
+    verified.put(key, new Verified(caller, until));
+    return caller;
+  }
+
+  private JWTClaimsSet verify(String token, String audience) throws InvalidTokenException {
     SignedJWT jwt = parseSigned(token);
     JWTClaimsSet claims;
     try {
@@ -94,7 +131,16 @@ final class NimbusAccessTokenValidator implements AccessTokenValidator {
       throw invalid("The token's signature could not be verified.");
     }
     checkClaims(claims, audience);
-    return caller(claims);
+    return claims;
+  }
+
+  private static String cacheKey(String token, String audience) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.US_ASCII));
+      return Base64.getEncoder().encodeToString(digest) + " " + audience;
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 unavailable", e);
+    }
   }
 
   private static SignedJWT parseSigned(String token) throws InvalidTokenException {

@@ -99,6 +99,47 @@ class NimbusAccessTokenValidatorTest {
   }
 
   @Test
+  void validate_verifiedTokenRemembered_neverPastItsExpiry() throws Exception {
+    MutableClock clock = new MutableClock(NOW);
+    URI jwks = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/jwks");
+    NimbusAccessTokenValidator v = new NimbusAccessTokenValidator(URI.create(ISSUER), () -> jwks, Duration.ZERO,
+        Duration.ofMinutes(1), Duration.ofMinutes(5), "purpose_of_use", clock);
+    String token = token(key, NOW.plusSeconds(30), null);
+
+    v.validate(token, AUDIENCE);
+    assertThrows(InvalidTokenException.class, () -> v.validate(token, "https://other.test/fhir"),
+        "a token remembered for one audience is not accepted for another");
+    clock.now = NOW.plusSeconds(29);
+    v.validate(token, AUDIENCE);
+    clock.now = NOW.plusSeconds(31);
+
+    assertThrows(InvalidTokenException.class, () -> v.validate(token, AUDIENCE));
+  }
+
+  private static final class MutableClock extends Clock {
+    volatile Instant now;
+
+    MutableClock(Instant now) {
+      this.now = now;
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+  }
+
+  @Test
   void validate_floodOfUnknownKeyIds_jwksFetchesRateLimited() throws Exception {
     NimbusAccessTokenValidator v = validator(Duration.ZERO);
     v.validate(token(key, NOW.plusSeconds(60), null), AUDIENCE);
