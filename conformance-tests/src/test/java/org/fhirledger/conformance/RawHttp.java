@@ -26,10 +26,21 @@ public final class RawHttp {
       .build();
 
   private final LeakGuard guard;
+  private final String bearer;
 
-  /** @param guard checks every response; null only for requests sent straight to the EHR */
+  /**
+   * @param guard checks every response; null only for requests sent straight to the EHR. A client with a guard talks to
+   *     a gateway and sends the suite's access token ({@link TestIssuer#suiteToken()}) unless a request has its own
+   *     Authorization header
+   */
   public RawHttp(LeakGuard guard) {
+    this(guard, guard == null ? null : TestIssuer.suiteToken());
+  }
+
+  /** @param bearer the access token to send, or null for none */
+  public RawHttp(LeakGuard guard, String bearer) {
     this.guard = guard;
+    this.bearer = bearer;
   }
 
   /** The response: status, headers, the body as sent ({@code raw}) and decompressed ({@code body}). */
@@ -52,6 +63,11 @@ public final class RawHttp {
   }
 
   public Response send(HttpRequest request) {
+    if (bearer != null && request.headers().firstValue("Authorization").isEmpty()) {
+      HttpRequest.Builder b = HttpRequest.newBuilder(request, (name, value) -> true);
+      b.header("Authorization", "Bearer " + bearer);
+      request = b.build();
+    }
     HttpResponse<byte[]> r;
     try {
       r = CLIENT.send(request, HttpResponse.BodyHandlers.ofByteArray());

@@ -26,7 +26,10 @@ public final class RunningGateway implements AutoCloseable {
     this.baseUrl = "http://localhost:" + port + "/fhir";
   }
 
-  /** Starts a gateway with its data under {@code dataDir} and the given extra {@code key=value} properties. */
+  /**
+   * Starts a gateway with its data under {@code dataDir} and the given extra {@code key=value} properties. Unless they
+   * say otherwise, the gateway trusts the {@link TestIssuer#shared() shared test issuer} (security on, real tokens).
+   */
   public static RunningGateway start(Path dataDir, String... properties) {
     List<String> props = new ArrayList<>(List.of(
         "server.port=0",
@@ -34,6 +37,12 @@ public final class RunningGateway implements AutoCloseable {
         "spring.main.register-shutdown-hook=false",
         "spring.jmx.enabled=false"));
     props.addAll(List.of(properties));
+    for (String security : TestIssuer.gatewayProperties()) {
+      String key = security.substring(0, security.indexOf('=') + 1);
+      if (props.stream().noneMatch(p -> p.startsWith(key))) {
+        props.add(security);
+      }
+    }
     // As command-line arguments: default properties (SpringApplicationBuilder.properties) rank below the
     // gateway's application.yml, so server.port=0 and gateway.data-dir there would be silently ignored.
     ConfigurableApplicationContext ctx = new SpringApplicationBuilder(GatewayApplication.class)

@@ -4,6 +4,7 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
 import ca.uhn.fhir.rest.client.api.IRestfulClientFactory;
 import ca.uhn.fhir.rest.client.api.ServerValidationModeEnum;
+import ca.uhn.fhir.rest.client.interceptor.BearerTokenAuthInterceptor;
 import java.net.URI;
 
 /**
@@ -52,6 +53,7 @@ public final class Target {
   public IGenericClient newGatewayClient() {
     IGenericClient c = FHIR.newRestfulGenericClient(gatewayBase);
     c.registerInterceptor(new NoLeakInterceptor(guard));
+    c.registerInterceptor(new BearerTokenAuthInterceptor(TestIssuer.suiteToken()));
     return c;
   }
 

@@ -4,11 +4,14 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import java.net.URI;
 import org.fhirledger.gateway.audit.AuditEndpoints;
+import org.fhirledger.gateway.auth.SmartAuthorizationInterceptor;
 import org.fhirledger.gateway.ledger.InteractionRecorder;
 import org.fhirledger.gateway.ledger.PseudonymErasure;
 import org.fhirledger.gateway.sandbox.SandboxEhr;
 import org.fhirledger.gateway.server.FailedInteractionRecorder;
 import org.fhirledger.gateway.server.CapabilityStatementAdjuster;
+import org.fhirledger.gateway.server.CapabilityStatementContributor;
+import org.fhirledger.gateway.server.ForwardingPolicy;
 import org.fhirledger.gateway.server.GatewayRestfulServer;
 import org.fhirledger.gateway.provenance.ProvenanceWriter;
 import org.fhirledger.gateway.server.InteractionForwarder;
@@ -57,21 +60,25 @@ class GatewayConfiguration {
 
   @Bean
   InteractionForwarder interactionForwarder(UpstreamFhirClient upstream, FhirContext fhirContext,
-      GatewayProperties properties, InteractionRecorder recorder) {
+      GatewayProperties properties, InteractionRecorder recorder,
+      ObjectProvider<CapabilityStatementContributor> capabilityContributors, ObjectProvider<ForwardingPolicy> policy) {
     String version = GatewayConfiguration.class.getPackage().getImplementationVersion();
-    CapabilityStatementAdjuster adjuster =
-        new CapabilityStatementAdjuster(fhirContext, "FHIR Ledger Gateway", version == null ? "dev" : version);
+    CapabilityStatementAdjuster adjuster = new CapabilityStatementAdjuster(fhirContext, "FHIR Ledger Gateway",
+        version == null ? "dev" : version, capabilityContributors.orderedStream().toList());
     ProvenanceWriter provenance = properties.provenance().enabled() ? new ProvenanceWriter(upstream, fhirContext) : null;
     return new InteractionForwarder(upstream, adjuster, properties.upstream().versionConflictAs412(), recorder,
-        provenance);
+        policy.getIfAvailable(() -> ForwardingPolicy.NONE), provenance);
   }
 
   @Bean
   ServletRegistrationBean<GatewayRestfulServer> fhirServlet(
       FhirContext fhirContext, InteractionForwarder forwarder, InteractionRecorder recorder,
-      GatewayProperties properties, AuditEndpoints audit, PseudonymErasure pseudonymErasure) {
+      GatewayProperties properties, AuditEndpoints audit, PseudonymErasure pseudonymErasure,
+      ObjectProvider<SmartAuthorizationInterceptor> smartSecurity) {
     GatewayRestfulServer server = new GatewayRestfulServer(fhirContext, forwarder, audit::serves);
     server.registerProviders(audit.providers());
+    // Authentication and authorization before anything else is served (gateway.security.enabled).
+    smartSecurity.ifAvailable(server::registerInterceptor);
     server.registerInterceptor(new FailedInteractionRecorder(recorder));
     server.registerInterceptor(pseudonymErasure);
     if (properties.publicBaseUrl() != null) {

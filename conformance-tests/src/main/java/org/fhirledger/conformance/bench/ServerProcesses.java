@@ -93,7 +93,9 @@ final class ServerProcesses implements AutoCloseable {
       cmd.addAll(o.gatewayJvmArgs);
       cmd.addAll(List.of("-jar", jar.toString(),
           "--server.port=0", "--server.address=127.0.0.1",
-          "--gateway.data-dir=" + dataDir.resolve("gateway")));
+          "--gateway.data-dir=" + dataDir.resolve("gateway"),
+          // The load generator sends no access tokens: the benchmark measures forwarding and recording.
+          "--gateway.security.enabled=false"));
       if (s.directUrl != null) {
         cmd.add("--gateway.upstream.base-url=" + s.directUrl);
       }

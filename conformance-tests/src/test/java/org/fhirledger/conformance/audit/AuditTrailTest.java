@@ -25,6 +25,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import org.fhirledger.conformance.TestIssuer;
 import org.fhirledger.gateway.GatewayApplication;
 import org.fhirledger.gateway.sandbox.SandboxEhr;
 import org.fhirledger.ledger.Checkpoint;
@@ -74,7 +75,7 @@ class AuditTrailTest {
   @BeforeAll
   static void startGatewayAndRecordSomeAccesses() throws Exception {
     gateway = new SpringApplicationBuilder(GatewayApplication.class)
-        .properties("server.port=0", "gateway.data-dir=" + dataDir, "gateway.ledger.origin=" + ORIGIN)
+        .properties(TestIssuer.withGatewayProperties("server.port=0", "gateway.data-dir=" + dataDir, "gateway.ledger.origin=" + ORIGIN))
         .run();
     root = "http://localhost:" + ((WebServerApplicationContext) gateway).getWebServer().getPort();
     validator = FHIR.newValidator()
@@ -123,7 +124,7 @@ class AuditTrailTest {
 
   @Test
   void search_byEntityActionAgentAndDate_filtersToTheMatchingAccesses() throws Exception {
-    String query = "/fhir/AuditEvent?entity=Patient/" + patientId + "&action=R&agent=anonymous&date=ge"
+    String query = "/fhir/AuditEvent?entity=Patient/" + patientId + "&action=R&agent=" + TestIssuer.SUITE_CLIENT + "&date=ge"
         + URLEncoder.encode(before.truncatedTo(ChronoUnit.SECONDS).toString(), StandardCharsets.UTF_8)
         + "&date=le" + URLEncoder.encode(Instant.now().plusSeconds(60).truncatedTo(ChronoUnit.SECONDS).toString(), StandardCharsets.UTF_8);
     HttpResponse<String> response = send("GET", query, null);
@@ -143,7 +144,7 @@ class AuditTrailTest {
   @Test
   void search_pagedByTwo_linksPointAtTheGatewayAndCoverEveryMatch() throws Exception {
     Bundle first = FHIR.newJsonParser().parseResource(Bundle.class,
-        send("GET", "/fhir/AuditEvent?agent=anonymous&_count=2", null).body());
+        send("GET", "/fhir/AuditEvent?agent=" + TestIssuer.SUITE_CLIENT + "&_count=2", null).body());
     int total = first.getTotal();
     Set<String> seen = new LinkedHashSet<>();
     Bundle page = first;
@@ -355,7 +356,7 @@ class AuditTrailTest {
 
   private static HttpResponse<String> send(String method, String path, String json) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(root + path)).timeout(Duration.ofSeconds(60))
-        .header("Accept", "application/fhir+json");
+        .header("Accept", "application/fhir+json").header("Authorization", "Bearer " + TestIssuer.suiteToken());
     if (json != null) {
       b.header("Content-Type", "application/fhir+json");
     }

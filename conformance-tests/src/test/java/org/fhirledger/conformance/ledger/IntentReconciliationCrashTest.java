@@ -1,5 +1,6 @@
 package org.fhirledger.conformance.ledger;
 
+import org.fhirledger.conformance.TestIssuer;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -225,7 +226,9 @@ class IntentReconciliationCrashTest {
         "--gateway.ledger.origin=crash.test/ledger",
         "--gateway.upstream.base-url=http://127.0.0.1:" + relay.port() + "/fhir",
         // The withheld answer must never time out into a recorded 504 before the kill.
-        "--gateway.upstream.read-timeout=600s");
+        "--gateway.upstream.read-timeout=600s",
+        "--gateway.security.issuer=" + TestIssuer.shared().issuer(),
+        "--gateway.security.audience=" + TestIssuer.SUITE_AUDIENCE);
   }
 
   private interface Check {
@@ -273,7 +276,7 @@ class IntentReconciliationCrashTest {
 
   private static HttpRequest request(String root, String method, String path, String json) {
     return HttpRequest.newBuilder(URI.create(root + path)).timeout(Duration.ofSeconds(600))
-        .header("Content-Type", "application/fhir+json")
+        .header("Content-Type", "application/fhir+json").header("Authorization", "Bearer " + TestIssuer.suiteToken())
         .method(method, HttpRequest.BodyPublishers.ofString(json)).build();
   }
 

@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import org.fhirledger.conformance.TestIssuer;
 import org.fhirledger.gateway.GatewayApplication;
 import org.fhirledger.gateway.sandbox.SandboxEhr;
 import org.fhirledger.ledger.Checkpoint;
@@ -61,7 +62,7 @@ class LedgerRecordingTest {
   @BeforeAll
   static void startGateway() {
     gateway = new SpringApplicationBuilder(GatewayApplication.class)
-        .properties("server.port=0", "gateway.data-dir=" + dataDir, "gateway.ledger.origin=gateway.test/ledger")
+        .properties(TestIssuer.withGatewayProperties("server.port=0", "gateway.data-dir=" + dataDir, "gateway.ledger.origin=gateway.test/ledger"))
         .run();
     root = "http://localhost:" + ((WebServerApplicationContext) gateway).getWebServer().getPort();
   }
@@ -126,6 +127,8 @@ class LedgerRecordingTest {
     assertEquals(EntryType.INTERACTION, record.type());
     assertEquals(Interaction.READ, record.interaction());
     assertEquals(1, record.patients().size());
+    assertEquals(TestIssuer.SUITE_CLIENT, record.actor().clientId(), "the caller is the token's client");
+    assertEquals(null, record.contextPatient(), "a system token has no patient in context");
     String bytes = new String(entry, StandardCharsets.ISO_8859_1);
     assertFalse(bytes.contains("Zyxwvutsonian"), "no PHI on the ledger");
     assertFalse(bytes.contains("Patient/" + id), "patients appear only as pseudonyms");
@@ -134,7 +137,7 @@ class LedgerRecordingTest {
   @Test
   void read_clientRequestId_neverReachesTheLedger() throws Exception {
     HttpResponse<String> read = HTTP.send(HttpRequest.newBuilder(URI.create(root + "/fhir/Patient?_count=1"))
-        .header("X-Request-ID", "mrn-7654321").build(), HttpResponse.BodyHandlers.ofString());
+        .header("X-Request-ID", "mrn-7654321").header("Authorization", "Bearer " + TestIssuer.suiteToken()).build(), HttpResponse.BodyHandlers.ofString());
 
     assertEquals(200, read.statusCode());
     EntryRecord record = EntryCodec.decode(entryAt(ledgerIndex(read), verifiedCheckpoint().size()));
@@ -196,7 +199,7 @@ class LedgerRecordingTest {
   @Test
   void ledgerDown_everyInteraction_refusedWith503AndNoWriteReachesTheEhr(@TempDir Path otherDir) throws Exception {
     ConfigurableApplicationContext broken = new SpringApplicationBuilder(GatewayApplication.class)
-        .properties("server.port=0", "gateway.data-dir=" + otherDir)
+        .properties(TestIssuer.withGatewayProperties("server.port=0", "gateway.data-dir=" + otherDir))
         .run();
     try {
       String base = "http://localhost:" + ((WebServerApplicationContext) broken).getWebServer().getPort();
@@ -205,10 +208,10 @@ class LedgerRecordingTest {
       broken.getBean(Ledger.class).close();
 
       HttpResponse<String> write = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/fhir/Patient"))
-          .header("Content-Type", "application/fhir+json")
+          .header("Content-Type", "application/fhir+json").header("Authorization", "Bearer " + TestIssuer.suiteToken())
           .POST(HttpRequest.BodyPublishers.ofString(patientJson("Unrecorded"))).build(),
           HttpResponse.BodyHandlers.ofString());
-      HttpResponse<String> read = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/fhir/Patient")).build(),
+      HttpResponse<String> read = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/fhir/Patient")).header("Authorization", "Bearer " + TestIssuer.suiteToken()).build(),
           HttpResponse.BodyHandlers.ofString());
 
       assertEquals(503, write.statusCode());
@@ -253,7 +256,8 @@ class LedgerRecordingTest {
   }
 
   private static HttpResponse<String> send(String method, String path, String json) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(root + path)).timeout(Duration.ofSeconds(60));
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(root + path)).timeout(Duration.ofSeconds(60))
+        .header("Authorization", "Bearer " + TestIssuer.suiteToken());
     if (json != null) {
       b.header("Content-Type", "application/fhir+json");
     }

@@ -25,7 +25,9 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.List;
+import ca.uhn.fhir.rest.client.interceptor.BearerTokenAuthInterceptor;
 import org.fhirledger.conformance.RunningGateway;
+import org.fhirledger.conformance.TestIssuer;
 import org.fhirledger.ledger.Checkpoint;
 import org.fhirledger.ledger.InclusionProof;
 import org.fhirledger.ledger.entry.EntryCodec;
@@ -72,6 +74,7 @@ class ProvenanceTest {
     root = gateway.baseUrl().substring(0, gateway.baseUrl().length() - "/fhir".length());
     FHIR.getRestfulClientFactory().setServerValidationMode(ServerValidationModeEnum.NEVER);
     client = FHIR.newRestfulGenericClient(gateway.baseUrl());
+    client.registerInterceptor(new BearerTokenAuthInterceptor(TestIssuer.suiteToken()));
     validator = FHIR.newValidator()
         .registerValidatorModule(new FhirInstanceValidator(GatewayProfiles.validationSupport(FHIR)));
   }
@@ -98,6 +101,8 @@ class ProvenanceTest {
     assertEquals("Observation/" + id + "/_history/1", p.getTargetFirstRep().getReference());
     assertEquals("CREATE", p.getActivity().getCodingFirstRep().getCode());
     assertEquals(GatewayProfiles.CLIENT_ID_SYSTEM, p.getAgentFirstRep().getWho().getIdentifier().getSystem());
+    assertEquals(TestIssuer.SUITE_CLIENT, p.getAgentFirstRep().getWho().getIdentifier().getValue(),
+        "the author is the token's client");
     assertValid(p);
 
     Receipt receipt = Receipt.of(p);
@@ -201,6 +206,26 @@ class ProvenanceTest {
   }
 
   @Test
+  void userTokenWithOrganization_userIsAuthorForTheOrganizationAndTheAppIsEnterer() throws Exception {
+    String token = TestIssuer.shared().token().audience(TestIssuer.SUITE_AUDIENCE).clientId("lab-results-app")
+        .scope("user/Observation.cruds").fhirUser("Practitioner/lab-tech-1").claim("organization", "Organization/lab-1")
+        .sign();
+    HttpResponse<String> created = send("POST", "/fhir/Observation", observationJson("final"), token);
+    assertEquals(201, created.statusCode(), created.body());
+    String id = idFrom(created);
+
+    Provenance p = provenancesIn(client.search().byUrl("Provenance?target=Observation/" + id)
+        .returnBundle(Bundle.class).execute()).get(0);
+
+    assertEquals("Practitioner/lab-tech-1", p.getAgent().get(0).getWho().getReference());
+    assertEquals("author", p.getAgent().get(0).getType().getCodingFirstRep().getCode());
+    assertEquals("Organization/lab-1", p.getAgent().get(0).getOnBehalfOf().getReference());
+    assertEquals("lab-results-app", p.getAgent().get(1).getWho().getIdentifier().getValue());
+    assertEquals("enterer", p.getAgent().get(1).getType().getCodingFirstRep().getCode());
+    assertValid(p);
+  }
+
+  @Test
   void provenanceWrittenByClient_getsNoProvenanceOfItsOwn() throws Exception {
     HttpResponse<String> obs = send("POST", "/fhir/Observation", observationJson("final"));
     String id = idFrom(obs);
@@ -299,13 +324,19 @@ class ProvenanceTest {
 
   private static HttpResponse<String> sendPatch(String path, String jsonPatch) throws Exception {
     HttpRequest request = HttpRequest.newBuilder(URI.create(root + path)).timeout(Duration.ofSeconds(60))
+        .header("Authorization", "Bearer " + TestIssuer.suiteToken())
         .header("Content-Type", "application/json-patch+json").header("Accept", "application/fhir+json")
         .method("PATCH", HttpRequest.BodyPublishers.ofString(jsonPatch)).build();
     return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
   }
 
   private static HttpResponse<String> send(String method, String path, String json) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(root + path)).timeout(Duration.ofSeconds(60));
+    return send(method, path, json, TestIssuer.suiteToken());
+  }
+
+  private static HttpResponse<String> send(String method, String path, String json, String token) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(root + path)).timeout(Duration.ofSeconds(60))
+        .header("Authorization", "Bearer " + token);
     if (json != null) {
       b.header("Content-Type", "application/fhir+json").header("Accept", "application/fhir+json")
           .method(method, HttpRequest.BodyPublishers.ofString(json));

@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import org.fhirledger.conformance.TestIssuer;
 import org.fhirledger.gateway.GatewayApplication;
 import org.fhirledger.ledger.Checkpoint;
 import org.fhirledger.ledger.entry.EntryCodec;
@@ -59,8 +60,8 @@ class PseudonymErasureTest {
   @BeforeAll
   static void startGateway() {
     gateway = new SpringApplicationBuilder(GatewayApplication.class)
-        .properties("server.port=0", "gateway.data-dir=" + dataDir, "gateway.ledger.origin=erasure.test/ledger",
-            "gateway.admin.erasure-enabled=true")
+        .properties(TestIssuer.withGatewayProperties("server.port=0", "gateway.data-dir=" + dataDir, "gateway.ledger.origin=erasure.test/ledger",
+            "gateway.admin.erasure-enabled=true"))
         .run();
     port = ((WebServerApplicationContext) gateway).getWebServer().getPort();
     root = "http://127.0.0.1:" + port;
@@ -176,7 +177,8 @@ class PseudonymErasureTest {
 
   private static HttpResponse<String> send(String base, String method, String path, String json, String header,
       String headerValue) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60));
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
+        .header("Authorization", "Bearer " + TestIssuer.suiteToken());
     if (json != null) {
       b.header("Content-Type", "application/fhir+json");
     }

@@ -252,6 +252,7 @@ final class IntentReconciler {
         .contentSha256(facts.contentSha256())
         .actor(intent.actor())
         .purposeOfUse(intent.purposeOfUse())
+        .contextPatient(intent.contextPatient())
         .requestId(intent.requestId())
         .patients(patients)
         .outcomeOfIntent(intentIndex);

@@ -13,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import java.util.regex.Pattern;
+import org.fhirledger.gateway.auth.Caller;
 import org.fhirledger.ledger.AppendResult;
 import org.fhirledger.ledger.Ledger;
 import org.fhirledger.ledger.LedgerUnavailableException;
@@ -50,7 +51,7 @@ public final class InteractionRecorder {
   /** The response header that carries the index of the interaction's ledger entry. */
   public static final String HEADER = "X-Ledger-Index";
 
-  /** Until SMART authentication exists, every caller is recorded as this anonymous actor. */
+  /** The actor recorded when no caller is known: security off, or a request refused before its token was read. */
   static final Actor ANONYMOUS = new Actor("anonymous", null, null);
 
   private static final Logger log = LoggerFactory.getLogger(InteractionRecorder.class);
@@ -299,18 +300,39 @@ public final class InteractionRecorder {
         .interaction(facts.interaction())
         .resource(facts.resourceType(), ledgerId(facts), ledgerVersion(facts))
         .contentSha256(facts.contentSha256())
-        .actor(actor(request))
         .requestId(requestId(request))
         .patients(patients);
+    recordCaller(b, request);
     if (facts.httpStatus() > 0) {
       b.outcome(outcomeOf(facts.httpStatus()), facts.httpStatus());
     }
     return b;
   }
 
-  /** Who made this request, as the ledger records it. */
-  static Actor actor(RequestDetails request) {
-    return ANONYMOUS;
+  /**
+   * The caller of an authenticated request (client, user, organization, purpose of use, and the patient in
+   * context as a pseudonym), else {@link #ANONYMOUS}. A patient who is the user is never named: only the
+   * pseudonym of the patient in context is written.
+   */
+  private void recordCaller(EntryRecord.Builder b, RequestDetails request) {
+    Optional<Caller> caller = Caller.of(request);
+    if (caller.isEmpty()) {
+      b.actor(ANONYMOUS);
+      return;
+    }
+    Caller c = caller.get();
+    String user = c.fhirUser();
+    if (user != null && (user.contains("Patient/") || user.contains("RelatedPerson/"))) {
+      user = null;
+    }
+    b.actor(new Actor(c.clientId(), user, c.organization())).purposeOfUse(c.purposeOfUse());
+    if (c.patientReference() != null) {
+      try {
+        b.contextPatient(pseudonymizer.pseudonymFor(c.patientReference()));
+      } catch (LedgerUnavailableException e) {
+        throw ledgerDown(e);
+      }
+    }
   }
 
   /**

@@ -7,6 +7,7 @@ import ca.uhn.fhir.rest.api.Constants;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Objects;
 import org.fhirledger.profiles.GatewayProfiles;
 import org.hl7.fhir.r4.model.CapabilityStatement;
@@ -26,8 +27,16 @@ public final class CapabilityStatementAdjuster {
   private final FhirContext fhirContext;
   private final String softwareName;
   private final String softwareVersion;
+  private final List<CapabilityStatementContributor> contributors;
 
   public CapabilityStatementAdjuster(FhirContext fhirContext, String softwareName, String softwareVersion) {
+    this(fhirContext, softwareName, softwareVersion, List.of());
+  }
+
+  /** @param contributors further adjustments, applied in order after the gateway's own */
+  public CapabilityStatementAdjuster(FhirContext fhirContext, String softwareName, String softwareVersion,
+      List<CapabilityStatementContributor> contributors) {
+    this.contributors = List.copyOf(contributors);
     this.fhirContext = Objects.requireNonNull(fhirContext, "fhirContext");
     this.softwareName = Objects.requireNonNull(softwareName, "softwareName");
     this.softwareVersion = Objects.requireNonNull(softwareVersion, "softwareVersion");
@@ -59,6 +68,7 @@ public final class CapabilityStatementAdjuster {
         .setDescription("FHIR ledger gateway: every interaction is recorded on a "
             + "tamper-evident ledger, then forwarded to " + upstreamSoftware);
     describeAuditTrail(cs);
+    contributors.forEach(c -> c.contribute(cs));
     boolean pretty = "true".equals(request.getParameters().get(Constants.PARAM_PRETTY) == null
         ? null : request.getParameters().get(Constants.PARAM_PRETTY)[0]);
     return parser.setPrettyPrint(pretty).encodeResourceToString(cs).getBytes(StandardCharsets.UTF_8);

@@ -63,11 +63,17 @@ public final class InteractionForwarder {
   private final CapabilityStatementAdjuster capabilityAdjuster;
   private final boolean versionConflictAs412;
   private final InteractionRecorder recorder;
+  private final ForwardingPolicy policy;
   private final ProvenanceWriter provenance;
 
-  /** @param provenance stores the Provenance of writes; null when Provenance is switched off */
+  /**
+   * @param policy narrows forwarded searches and checks answers (access control)
+   * @param provenance stores the Provenance of writes; null when Provenance is switched off
+   */
   public InteractionForwarder(UpstreamFhirClient upstream, CapabilityStatementAdjuster capabilityAdjuster,
-      boolean versionConflictAs412, InteractionRecorder recorder, ProvenanceWriter provenance) {
+      boolean versionConflictAs412, InteractionRecorder recorder, ForwardingPolicy policy,
+      ProvenanceWriter provenance) {
+    this.policy = Objects.requireNonNull(policy, "policy");
     this.recorder = Objects.requireNonNull(recorder, "recorder");
     this.provenance = provenance;
     this.upstream = Objects.requireNonNull(upstream, "upstream");
@@ -110,7 +116,8 @@ public final class InteractionForwarder {
     headers.put("x-request-id", List.of(request.getRequestId()));
 
     String path = "/" + request.getRequestPath();
-    String query = servlet.getQueryString();
+    String clientQuery = servlet.getQueryString();
+    String query = policy.upstreamQuery(request, clientQuery);
     String pathAndQuery = query == null || query.isEmpty() ? path : path + "?" + query;
 
     byte[] body = new byte[0];
@@ -118,7 +125,7 @@ public final class InteractionForwarder {
     if (!method.equals("GET") && !method.equals("HEAD") && !method.equals("DELETE")) {
       // HAPI has already uncompressed a gzip body; the EHR gets it plain (the header is dropped above).
       byte[] contents = request.loadRequestContents();
-      if ((contents == null || contents.length == 0) && isForm(servlet.getContentType()) && query == null) {
+      if ((contents == null || contents.length == 0) && isForm(servlet.getContentType()) && clientQuery == null) {
         // The servlet container parsed (and so consumed) a form-encoded _search body for HAPI's
         // parameter map; rebuild it from the parameters it yielded.
         contents = formEncode(request.getParameters());
@@ -168,6 +175,9 @@ public final class InteractionForwarder {
       body = capabilityAdjuster.adjust(body, contentType, gatewayBase, request);
     }
     body = rewriter.toGateway(body, contentType, gatewayBase);
+    if (!Interactions.isWrite(request, operation)) {
+      body = policy.checkAnswer(request, operation, status, body, contentType);
+    }
 
     // Fail closed: nothing leaves the gateway before its ledger entry is durable.
     Long intent = (Long) request.getUserData().get(FailedInteractionRecorder.INTENT_KEY);

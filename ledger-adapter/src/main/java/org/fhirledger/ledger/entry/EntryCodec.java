@@ -21,7 +21,8 @@ import java.util.List;
  *           | string UTF-8 | hash 32 bytes | pseudonyms n*32 bytes, ascending unsigned, no duplicates
  * tags    : 1 type, 2 time, 3 origin, 4 interaction, 5 outcome, 6 httpStatus, 7 resourceType, 8 resourceId,
  *           9 resourceVersion, 10 contentSha256, 11 actor.clientId, 12 actor.user, 13 actor.organization,
- *           14 purposeOfUse, 15 consentDecision, 16 consentReference, 17 requestId, 18 intentIndex, 19 patients
+ *           14 purposeOfUse, 15 consentDecision, 16 consentReference, 17 requestId, 18 intentIndex, 19 patients,
+ *           20 contextPatient (one 32-byte pseudonym; added later, optional, so entries without it are unchanged)
  * </pre>
  *
  * <p>Stateless and thread-safe.
@@ -29,7 +30,8 @@ import java.util.List;
 public final class EntryCodec {
   private static final int T_TYPE = 1, T_TIME = 2, T_ORIGIN = 3, T_INTERACTION = 4, T_OUTCOME = 5, T_STATUS = 6,
       T_RTYPE = 7, T_RID = 8, T_RVERSION = 9, T_SHA = 10, T_CLIENT = 11, T_USER = 12, T_ORG = 13, T_PURPOSE = 14,
-      T_CONSENT = 15, T_CONSENT_REF = 16, T_REQUEST = 17, T_INTENT = 18, T_PATIENTS = 19;
+      T_CONSENT = 15, T_CONSENT_REF = 16, T_REQUEST = 17, T_INTENT = 18, T_PATIENTS = 19,
+      T_CONTEXT_PATIENT = 20;
 
   private EntryCodec() {}
 
@@ -77,6 +79,9 @@ public final class EntryCodec {
       }
       field(out, T_PATIENTS, p.toByteArray());
     }
+    if (r.contextPatient() != null) {
+      field(out, T_CONTEXT_PATIENT, r.contextPatient().value());
+    }
     if (out.size() > 0xFFFF) {
       throw new IllegalArgumentException("encoded entry is " + out.size() + " bytes, over the 65535-byte limit");
     }
@@ -110,7 +115,7 @@ public final class EntryCodec {
       throw new IllegalArgumentException("unknown entry encoding version "
           + (bytes.length == 0 ? "(empty)" : Integer.toString(bytes[0] & 0xFF)));
     }
-    byte[][] fields = new byte[T_PATIENTS + 1][];
+    byte[][] fields = new byte[T_CONTEXT_PATIENT + 1][];
     int pos = 1;
     int last = 0;
     while (pos < bytes.length) {
@@ -120,7 +125,7 @@ public final class EntryCodec {
       int tag = bytes[pos] & 0xFF;
       int len = ((bytes[pos + 1] & 0xFF) << 8) | (bytes[pos + 2] & 0xFF);
       pos += 3;
-      if (tag <= last || tag > T_PATIENTS) {
+      if (tag <= last || tag > T_CONTEXT_PATIENT) {
         throw new IllegalArgumentException("field tag " + tag + " after " + last + " is unknown or out of order");
       }
       if (pos + len > bytes.length) {
@@ -155,11 +160,22 @@ public final class EntryCodec {
         utf8(fields[T_CONSENT_REF]),
         utf8(required(fields, T_REQUEST, "requestId")),
         fields[T_INTENT] == null ? null : int64(fields[T_INTENT]),
-        patients);
+        patients,
+        contextPatient(fields[T_CONTEXT_PATIENT]));
     if (!Arrays.equals(encode(r), bytes)) {
       throw new IllegalArgumentException("entry is not in canonical form");
     }
     return r;
+  }
+
+  private static Pseudonym contextPatient(byte[] v) {
+    if (v == null) {
+      return null;
+    }
+    if (v.length != 32) {
+      throw new IllegalArgumentException("contextPatient must be one 32-byte pseudonym");
+    }
+    return new Pseudonym(v);
   }
 
   private static byte[] required(byte[][] fields, int tag, String name) {

@@ -31,6 +31,8 @@ import java.util.TreeSet;
  * @param requestId the gateway's request id, non-empty
  * @param intentIndex for an {@link EntryType#OUTCOME}, the ledger index of its intent; null otherwise
  * @param patients pseudonyms of the patients whose data was disclosed or changed, non-null
+ * @param contextPatient pseudonym of the patient in the caller's launch context (a SMART token's
+ *     {@code patient}), or null; set also when nothing was disclosed, for example on a refusal
  */
 public record EntryRecord(
     EntryType type,
@@ -49,7 +51,8 @@ public record EntryRecord(
     String consentReference,
     String requestId,
     Long intentIndex,
-    List<Pseudonym> patients) {
+    List<Pseudonym> patients,
+    Pseudonym contextPatient) {
 
   /** Version of the canonical encoding written by this code. */
   public static final int ENCODING_VERSION = 1;
@@ -110,7 +113,7 @@ public record EntryRecord(
   public EntryRecord withPatients(List<Pseudonym> others) {
     return new EntryRecord(type, time, origin, interaction, outcome, httpStatus, resourceType, resourceId,
         resourceVersion, contentSha256, actor, purposeOfUse, consentDecision, consentReference, requestId, intentIndex,
-        others);
+        others, contextPatient);
   }
 
   public static Builder builder() {
@@ -136,6 +139,7 @@ public record EntryRecord(
     private String requestId;
     private Long intentIndex;
     private List<Pseudonym> patients = List.of();
+    private Pseudonym contextPatient;
 
     private Builder() {}
 
@@ -164,11 +168,12 @@ public record EntryRecord(
     /** Makes this an OUTCOME entry of the intent at {@code index}. */
     public Builder outcomeOfIntent(long index) { type = EntryType.OUTCOME; intentIndex = index; return this; }
     public Builder patients(List<Pseudonym> v) { patients = List.copyOf(v); return this; }
+    public Builder contextPatient(Pseudonym v) { contextPatient = v; return this; }
 
     public EntryRecord build() {
       return new EntryRecord(type, time, origin, interaction, outcome, httpStatus, resourceType, resourceId,
           resourceVersion, contentSha256, actor, purposeOfUse, consentDecision, consentReference, requestId,
-          intentIndex, patients);
+          intentIndex, patients, contextPatient);
     }
   }
 }

@@ -51,6 +51,45 @@ class EntryCodecTest {
   }
 
   @Test
+  void encode_contextPatient_isTag20AfterPatientsAndRoundTrips() {
+    EntryRecord r = EntryRecord.builder()
+        .time(Instant.ofEpochMilli(1000))
+        .origin("o")
+        .interaction(Interaction.READ)
+        .outcome(Outcome.DENIED, 403)
+        .actor(new Actor("c", null, null))
+        .requestId("r")
+        .contextPatient(pseudonym(0xAB))
+        .build();
+    String want = "01" + "01000101" + "020008" + "00000000000003e8" + "0300016f" + "04000101" + "05000102"
+        + "0600020193" + "0b000163" + "11000172" + "140020" + "ab".repeat(32);
+
+    byte[] bytes = EntryCodec.encode(r);
+
+    assertEquals(want, HexFormat.of().formatHex(bytes));
+    assertEquals(pseudonym(0xAB), EntryCodec.decode(bytes).contextPatient());
+  }
+
+  @Test
+  void decode_entryWrittenBeforeContextPatientExisted_decodesWithoutIt() {
+    byte[] old = HexFormat.of().parseHex("01" + "01000101" + "020008" + "00000000000003e8" + "0300016f" + "04000101"
+        + "05000101" + "06000200c8" + "0b000163" + "11000172");
+
+    EntryRecord r = EntryCodec.decode(old);
+
+    assertEquals(null, r.contextPatient());
+    assertArrayEquals(old, EntryCodec.encode(r), "old entries re-encode to the same bytes");
+  }
+
+  @Test
+  void decode_contextPatientNot32Bytes_rejected() {
+    byte[] bad = HexFormat.of().parseHex("01" + "01000101" + "020008" + "00000000000003e8" + "0300016f" + "04000101"
+        + "05000101" + "06000200c8" + "0b000163" + "11000172" + "140001ab");
+
+    assertThrows(IllegalArgumentException.class, () -> EntryCodec.decode(bad));
+  }
+
+  @Test
   void encode_fullRecord_roundTripsAndIsStable() {
     EntryRecord r = full();
     byte[] bytes = EntryCodec.encode(r);
