@@ -57,6 +57,15 @@ public final class ConsentIndex {
   private boolean rebuildFailed;
   private volatile boolean inSync;
 
+  /**
+   * What a rebuild did.
+   *
+   * @param consents patient-privacy Consents read (any status)
+   * @param pages search pages read from the EHR
+   * @param millis wall-clock time of the rebuild
+   */
+  public record RebuildReport(int consents, int pages, long millis) {}
+
   /** A Consent write as reported by the write path: the new version, or a deletion. */
   private record Write(String id, CompiledConsent consent, String deletedVersion) {}
 
@@ -124,9 +133,10 @@ public final class ConsentIndex {
    * previous contents but is not in sync until a rebuild succeeds.
    *
    * @throws ConsentIndexException if the EHR could not be read or answered something that is not a Bundle
+   * @return what was read
    * @throws IllegalStateException if this index has no upstream
    */
-  public void rebuild() {
+  public RebuildReport rebuild() {
     if (upstream == null) {
       throw new IllegalStateException("this index has no EHR to rebuild from");
     }
@@ -164,8 +174,10 @@ public final class ConsentIndex {
       rebuildFailed = false;
       updateInSync();
     }
+    long millis = (System.nanoTime() - t0) / 1_000_000;
     log.info("Consent index rebuilt from the EHR: {} Consents, {} patients with active ones, {} pages, {} ms",
-        compiled.size(), byPatient.size(), pages, (System.nanoTime() - t0) / 1_000_000);
+        compiled.size(), byPatient.size(), pages, millis);
+    return new RebuildReport(compiled.size(), pages, millis);
   }
 
   /**
