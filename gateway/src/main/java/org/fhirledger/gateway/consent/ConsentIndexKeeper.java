@@ -1,0 +1,58 @@
+package org.fhirledger.gateway.consent;
+
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds the Consent index at start and, while it is out of sync (a failed rebuild or read-back), retries on a
+ * single daemon thread. A failed first rebuild does not stop the gateway: decisions deny until a retry succeeds.
+ */
+final class ConsentIndexKeeper implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ConsentIndexKeeper.class);
+
+  private final ConsentIndex index;
+  private final Duration retryInterval;
+  private ScheduledExecutorService retries;
+
+  ConsentIndexKeeper(ConsentIndex index, Duration retryInterval) {
+    this.index = index;
+    this.retryInterval = retryInterval;
+  }
+
+  void start() {
+    try {
+      index.rebuild();
+    } catch (ConsentIndexException e) {
+      log.warn("The Consent index is not ready; retrying every {}", retryInterval);
+    }
+    retries = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "consent-index-retry");
+      t.setDaemon(true);
+      return t;
+    });
+    long ms = retryInterval.toMillis();
+    retries.scheduleWithFixedDelay(this::retryIfNeeded, ms, ms, TimeUnit.MILLISECONDS);
+  }
+
+  private void retryIfNeeded() {
+    try {
+      if (!index.inSync() && index.retryOutstanding()) {
+        log.info("The Consent index is in sync again");
+      }
+    } catch (RuntimeException e) {
+      log.warn("Consent index retry failed ({})", e.getClass().getSimpleName());
+    }
+  }
+
+  @Override
+  public void close() {
+    if (retries != null) {
+      retries.shutdownNow();
+    }
+  }
+}
