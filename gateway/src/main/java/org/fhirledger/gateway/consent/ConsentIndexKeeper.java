@@ -8,8 +8,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Builds the Consent index at start and, while it is out of sync (a failed rebuild or read-back), retries on a
- * single daemon thread. A failed first rebuild does not stop the gateway: decisions deny until a retry succeeds.
+ * Builds the Consent index in the background from start and, while it is out of sync (a failed rebuild or
+ * read-back), retries on a single daemon thread. The gateway does not wait for it: paging 50,000 Consents out of a
+ * HAPI JPA EHR takes minutes, and until the index is in sync every decision denies (fail closed).
  */
 final class ConsentIndexKeeper implements AutoCloseable {
 
@@ -25,24 +26,19 @@ final class ConsentIndexKeeper implements AutoCloseable {
   }
 
   void start() {
-    try {
-      index.rebuild();
-    } catch (ConsentIndexException e) {
-      log.warn("The Consent index is not ready; retrying every {}", retryInterval);
-    }
     retries = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "consent-index-retry");
       t.setDaemon(true);
       return t;
     });
     long ms = retryInterval.toMillis();
-    retries.scheduleWithFixedDelay(this::retryIfNeeded, ms, ms, TimeUnit.MILLISECONDS);
+    retries.scheduleWithFixedDelay(this::retryIfNeeded, 0, ms, TimeUnit.MILLISECONDS);
   }
 
   private void retryIfNeeded() {
     try {
-      if (!index.inSync() && index.retryOutstanding()) {
-        log.info("The Consent index is in sync again");
+      if (!index.inSync() && !index.retryOutstanding()) {
+        log.warn("The Consent index is not in sync; consent decisions deny; retrying in {}", retryInterval);
       }
     } catch (RuntimeException e) {
       log.warn("Consent index retry failed ({})", e.getClass().getSimpleName());

@@ -136,6 +136,20 @@ class ConsentIndexSandboxTest {
   }
 
   @Test
+  void keeper_start_buildsTheIndexInTheBackground() throws Exception {
+    ConsentIndex index = new ConsentIndex(FHIR, upstream, 50);
+    try (ConsentIndexKeeper keeper = new ConsentIndexKeeper(index, Duration.ofMillis(200))) {
+      keeper.start();
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+      while (!index.inSync() && System.nanoTime() < deadline) {
+        Thread.sleep(20); // polling a condition with a deadline, not synchronising on time
+      }
+      assertTrue(index.inSync());
+      assertTrue(index.versionOf("ix-c1").isPresent());
+    }
+  }
+
+  @Test
   void rebuild_ehrDown_failsClosedUntilARetrySucceeds() throws Exception {
     int deadPort;
     try (ServerSocket s = new ServerSocket(0)) {
