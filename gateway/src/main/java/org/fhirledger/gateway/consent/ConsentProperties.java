@@ -1,0 +1,39 @@
+package org.fhirledger.gateway.consent;
+
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * Patient consent settings ({@code gateway.consent.*}).
+ *
+ * @param enabled build the Consent index and the {@link ConsentService}; off by default because phase 1 of issue #6
+ *     does not yet enforce decisions in the request path (turning it on now only builds and maintains the index)
+ * @param defaultPolicy what applies where no Consent does: {@code opt-in} (deny) or {@code opt-out} (permit)
+ * @param breakGlassAllowed whether purpose of use {@code ETREAT} overrides Consents (always flagged)
+ * @param pageSize {@code _count} of each page when the index is rebuilt from the EHR
+ * @param retryInterval how often a failed rebuild or Consent read-back is retried (decisions deny meanwhile)
+ */
+@ConfigurationProperties("gateway.consent")
+public record ConsentProperties(
+    @DefaultValue("false") boolean enabled,
+    @DefaultValue("opt-in") String defaultPolicy,
+    @DefaultValue("false") boolean breakGlassAllowed,
+    @DefaultValue("500") int pageSize,
+    @DefaultValue("10s") Duration retryInterval) {
+
+  public ConsentProperties {
+    if (!"opt-in".equals(defaultPolicy) && !"opt-out".equals(defaultPolicy)) {
+      throw new IllegalArgumentException("gateway.consent.default-policy must be opt-in or opt-out, was "
+          + defaultPolicy);
+    }
+    if (retryInterval.isNegative() || retryInterval.isZero()) {
+      throw new IllegalArgumentException("gateway.consent.retry-interval must be positive");
+    }
+  }
+
+  ConsentPolicy policy() {
+    return new ConsentPolicy("opt-out".equals(defaultPolicy)
+        ? ConsentPolicy.DefaultPolicy.OPT_OUT : ConsentPolicy.DefaultPolicy.OPT_IN, breakGlassAllowed);
+  }
+}
