@@ -8,6 +8,7 @@ import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +32,6 @@ import org.springframework.security.oauth2.core.OAuth2ErrorCodes;
 import org.springframework.security.oauth2.core.endpoint.OAuth2AccessTokenResponse;
 import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
 import org.springframework.security.oauth2.jwt.NimbusJwtEncoder;
-import org.springframework.security.oauth2.server.authorization.InMemoryOAuth2AuthorizationService;
 import org.springframework.security.oauth2.server.authorization.OAuth2Authorization;
 import org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationService;
 import org.springframework.security.oauth2.server.authorization.OAuth2TokenType;
@@ -98,7 +98,7 @@ class AuthServerConfiguration {
   /** Authorizations (codes, issued tokens) for introspection, in memory: introspection is per node and forgets at restart. */
   @Bean
   OAuth2AuthorizationService authorizationService() {
-    return new InMemoryOAuth2AuthorizationService();
+    return new ExpiringAuthorizationService(Clock.systemUTC(), Duration.ofMinutes(10), 200_000);
   }
 
   @Bean
