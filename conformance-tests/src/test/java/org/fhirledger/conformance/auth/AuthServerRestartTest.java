@@ -77,6 +77,23 @@ class AuthServerRestartTest {
     }
   }
 
+  @Test
+  void disabled_noAuthorizationServer_fhirAndLedgerServedAsBefore() {
+    Path dataDir = RunningGateway.newDataDir("smart-off");
+    try (RunningGateway gateway = RunningGateway.start(dataDir, "gateway.auth-server.enabled=false")) {
+      String issuer = issuer(gateway);
+      TokenClient http = TokenClient.plain();
+
+      assertThat(http.get(issuer + "/.well-known/openid-configuration", "application/json").status()).isEqualTo(404);
+      assertThat(http.postForm(issuer + "/oauth2/token", TokenClient.map("grant_type", "client_credentials")).status())
+          .isIn(404, 405);
+      assertThat(http.get(issuer + "/smart/patient-picker", "text/html").status()).isEqualTo(404);
+      assertThat(http.get(gateway.baseUrl() + "/metadata", "application/fhir+json").status()).isEqualTo(200);
+      assertThat(http.get(issuer + "/ledger/checkpoint", "text/plain").status()).isEqualTo(200);
+      assertThat(dataDir.resolve("smart-clients.json")).doesNotExist();
+    }
+  }
+
   private static String issuer(RunningGateway gateway) {
     return gateway.baseUrl().substring(0, gateway.baseUrl().length() - "/fhir".length());
   }

@@ -152,6 +152,16 @@ class SmartAuthorizationServerTest {
   }
 
   @Test
+  void tokenEndpoint_preflightFromBrowserApp_allowed() {
+    Reply r = http.send("OPTIONS", tokenUrl, Map.of("Origin", "https://app.example",
+        "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type"));
+
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.headers().firstValue("Access-Control-Allow-Origin")).contains("https://app.example");
+    assertThat(r.headers().firstValue("Access-Control-Allow-Credentials")).isEmpty();
+  }
+
+  @Test
   void otherPaths_noToken_stayReachableAsBefore() {
     assertThat(http.get(gateway.baseUrl() + "/metadata", "application/fhir+json").status()).isEqualTo(200);
     assertThat(http.get(issuer + "/ledger/checkpoint", "text/plain").status()).isEqualTo(200);

@@ -94,6 +94,12 @@ final class TokenClient {
         .POST(HttpRequest.BodyPublishers.ofString(body)));
   }
 
+  Reply send(String method, String url, Map<String, String> headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).method(method, HttpRequest.BodyPublishers.noBody());
+    headers.forEach(b::header);
+    return send(b);
+  }
+
   private Reply send(HttpRequest.Builder b) {
     try {
       HttpResponse<String> r = http.send(b.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());

@@ -5,6 +5,7 @@ import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
+import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -55,6 +56,9 @@ import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.authentication.LoginUrlAuthenticationEntryPoint;
 import org.springframework.security.web.context.SecurityContextHolderFilter;
 import org.springframework.security.web.util.matcher.MediaTypeRequestMatcher;
+import org.springframework.security.web.util.matcher.OrRequestMatcher;
+import org.springframework.web.cors.CorsConfiguration;
+import org.springframework.web.cors.UrlBasedCorsConfigurationSource;
 
 /**
  * The embedded SMART authorization server (Spring Authorization Server), on unless
@@ -71,6 +75,9 @@ class AuthServerConfiguration {
   static final List<String> SIGNING_ALGORITHMS = List.of("RS384", "ES384");
   /** Endpoints where a request without client authentication is an OAuth {@code invalid_client}, not a login. */
   private static final Set<String> CLIENT_ENDPOINTS = Set.of("/oauth2/token", "/oauth2/introspect", "/oauth2/revoke");
+  /** Endpoints that browser-based apps call from their own origin. */
+  private static final List<String> CORS_PATHS =
+      List.of("/oauth2/token", "/oauth2/jwks", "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server");
 
   @Bean
   EmbeddedIssuer embeddedIssuer(GatewayProperties gateway) throws IOException {
@@ -111,7 +118,10 @@ class AuthServerConfiguration {
     AuthorizationServerSettings.Builder settings = AuthorizationServerSettings.builder();
     issuer.configuredIssuer().ifPresent(i -> settings.issuer(i.toString()));
 
-    http.securityMatcher(server.getEndpointsMatcher())
+    // The endpoints, plus CORS preflights to those a browser app calls (Spring Authorization Server's
+    // matcher is method-specific: its token endpoint matches POST only).
+    http.securityMatcher(new OrRequestMatcher(server.getEndpointsMatcher(),
+            request -> "OPTIONS".equals(request.getMethod()) && CORS_PATHS.contains(path(request))))
         .with(server, as -> as
             .registeredClientRepository(registry)
             .authorizationService(authorizations)
@@ -157,10 +167,11 @@ class AuthServerConfiguration {
                     .idTokenSigningAlgorithms(algs -> { algs.clear(); algs.add("RS256"); })
                     .responseTypes(types -> { types.clear(); types.add("code"); })))))
         .authorizeHttpRequests(authorize -> authorize.anyRequest().authenticated())
+        .cors(cors -> cors.configurationSource(browserAppCors()))
         .oauth2ResourceServer(rs -> rs.jwt(jwt -> jwt.decoder(userInfoDecoder(issuer))))
         .exceptionHandling(e -> e
             .defaultAuthenticationEntryPointFor(ClientAuthenticationRequired::send,
-                request -> CLIENT_ENDPOINTS.contains(request.getRequestURI().substring(request.getContextPath().length())))
+                request -> CLIENT_ENDPOINTS.contains(path(request)))
             .defaultAuthenticationEntryPointFor(
                 new LoginUrlAuthenticationEntryPoint("/login"), new MediaTypeRequestMatcher(MediaType.TEXT_HTML)))
         .addFilterAfter(new PatientLaunchFilter(registry), SecurityContextHolderFilter.class);
@@ -176,6 +187,28 @@ class AuthServerConfiguration {
         .authorizeHttpRequests(authorize -> authorize.requestMatchers("/login").permitAll().anyRequest().authenticated())
         .formLogin(Customizer.withDefaults());
     return http.build();
+  }
+
+  /**
+   * Browser-based SMART apps call the token endpoint and read the metadata and keys from another
+   * origin; these endpoints take no cookies, so any origin may call them.
+   */
+  private static UrlBasedCorsConfigurationSource browserAppCors() {
+    CorsConfiguration cors = new CorsConfiguration();
+    cors.addAllowedOriginPattern("*");
+    cors.setAllowedMethods(List.of("GET", "POST", "OPTIONS"));
+    cors.setAllowedHeaders(List.of("Authorization", "Content-Type", "Accept"));
+    cors.setAllowCredentials(false);
+    cors.setMaxAge(Duration.ofHours(1));
+    UrlBasedCorsConfigurationSource source = new UrlBasedCorsConfigurationSource();
+    for (String path : CORS_PATHS) {
+      source.registerCorsConfiguration(path, cors);
+    }
+    return source;
+  }
+
+  private static String path(HttpServletRequest request) {
+    return request.getRequestURI().substring(request.getContextPath().length());
   }
 
   private static Path clientsFile(GatewayProperties gateway, AuthServerProperties properties) {
