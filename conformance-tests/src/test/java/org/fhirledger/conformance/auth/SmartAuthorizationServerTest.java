@@ -72,7 +72,7 @@ class SmartAuthorizationServerTest {
     });
     jwksServer.start();
     Path dataDir = RunningGateway.newDataDir("smart-as");
-    Map<String, Object> file = Map.of(
+    Map<String, Object> file = new LinkedHashMap<>(Map.of(
         "clients", List.of(
             backend("backend-rs", List.of("system/*.rs"), Map.of("jwks", jwksOf(RS_KEY))),
             backend("backend-es", List.of("system/Observation.cruds", "system/Patient.rs"), Map.of("jwks", jwksOf(ES_KEY))),
@@ -82,8 +82,9 @@ class SmartAuthorizationServerTest {
                 "grantTypes", List.of("authorization_code"), "redirectUris", List.of(REDIRECT),
                 "scopes", List.of("openid", "fhirUser", "launch/patient", "patient/*.rs"))),
         "users", List.of(Map.of("username", "clinician", "fhirUser", "Practitioner/dr-1",
-            "passwordHash", new BCryptPasswordEncoder().encode(PASSWORD))));
-    Files.writeString(dataDir.resolve("smart-clients.json"), TokenClient.JSON.writeValueAsString(file));
+            "passwordHash", new BCryptPasswordEncoder().encode(PASSWORD)))));
+    Path clientsFile = dataDir.resolve("smart-clients.json");
+    Files.writeString(clientsFile, TokenClient.JSON.writeValueAsString(file));
     gateway = RunningGateway.start(dataDir);
     issuer = gateway.baseUrl().substring(0, gateway.baseUrl().length() - "/fhir".length());
     tokenUrl = issuer + "/oauth2/token";
@@ -93,6 +94,12 @@ class SmartAuthorizationServerTest {
     Matcher id = Pattern.compile("/Patient/([^/]+)/").matcher(created.location());
     assertThat(id.find()).isTrue();
     patientId = id.group(1);
+    // A patient user, added once their record exists: the running gateway re-reads the changed file.
+    file.put("users", List.of(
+        Map.of("username", "clinician", "fhirUser", "Practitioner/dr-1", "passwordHash", new BCryptPasswordEncoder().encode(PASSWORD)),
+        Map.of("username", "patient-user", "fhirUser", "Patient/" + patientId, "passwordHash", new BCryptPasswordEncoder().encode(PASSWORD))));
+    Files.writeString(clientsFile, TokenClient.JSON.writeValueAsString(file));
+    Files.setLastModifiedTime(clientsFile, java.nio.file.attribute.FileTime.from(java.time.Instant.now().plusSeconds(1)));
   }
 
   @AfterAll
@@ -359,6 +366,24 @@ class SmartAuthorizationServerTest {
     JWTClaimsSet id = verified(body.path("id_token").asText());
     assertThat(id.getStringClaim("fhirUser")).isEqualTo(gateway.baseUrl() + "/Practitioner/dr-1");
     assertThat(id.getAudience()).containsExactly("app");
+  }
+
+  @Test
+  void standaloneLaunch_patientUser_getsOwnRecordWithoutPicker() {
+    TokenClient browser = TokenClient.browser();
+    String verifier = verifier();
+    Reply r = browser.get(authorizeUrl(challenge(verifier), "S256", "launch/patient patient/*.rs") + "&state=s1", "text/html");
+    Reply loginPage = browser.get(absolute(r.location()), "text/html");
+    Reply login = browser.postForm(issuer + "/login",
+        map("username", "patient-user", "password", PASSWORD, "_csrf", csrf(loginPage.body())));
+
+    Reply redirect = browser.get(absolute(login.location()), "text/html");
+
+    assertThat(redirect.location()).startsWith(REDIRECT);
+    Reply token = http.postForm(tokenUrl, map("grant_type", "authorization_code", "code", query(URI.create(redirect.location())).get("code"),
+        "redirect_uri", REDIRECT, "client_id", "app", "code_verifier", verifier));
+    assertThat(token.status()).as(token.body()).isEqualTo(200);
+    assertThat(token.json().path("patient").asText()).isEqualTo(patientId);
   }
 
   @Test

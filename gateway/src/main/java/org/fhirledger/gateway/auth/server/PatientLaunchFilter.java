@@ -15,6 +15,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.regex.Pattern;
 import org.springframework.security.authentication.AnonymousAuthenticationToken;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.core.context.SecurityContextHolder;
@@ -26,7 +28,8 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * choice to Spring Authorization Server as an extra authorization request parameter, which it
  * keeps with the authorization (and {@link SmartTokenClaims} puts into the token). The choice lives
  * in the user's session, is bound to the exact authorization request it was made for and is used
- * once. A client cannot set the parameter itself: such a request is refused.
+ * once. A user who is a patient ({@code fhirUser} = {@code Patient/<id>}) is not shown the picker:
+ * their own record is the context. A client cannot set the parameter itself: such a request is refused.
  *
  * <p>Sits in the authorization server's filter chain before its authorization endpoint. Thread-safe.
  */
@@ -36,6 +39,7 @@ final class PatientLaunchFilter extends OncePerRequestFilter {
   static final String PATIENT_PARAMETER = "smart_launch_patient";
   static final String PICKER_PATH = "/smart/patient-picker";
   static final String SESSION_KEY = PatientLaunchFilter.class.getName() + ".pending";
+  private static final Pattern FHIR_ID = Pattern.compile("[A-Za-z0-9\\-.]{1,64}");
 
   /**
    * An authorization request waiting for a patient.
@@ -77,6 +81,12 @@ final class PatientLaunchFilter extends OncePerRequestFilter {
       response.sendError(HttpServletResponse.SC_BAD_REQUEST, "launch/patient authorization requests must use GET");
       return;
     }
+    Optional<String> ownRecord = patientUsersOwnRecord();
+    if (ownRecord.isPresent()) {
+      // A patient launching an app gets their own record; there is nobody else to pick.
+      chain.doFilter(new WithPatient(request, ownRecord.get()), response);
+      return;
+    }
     String query = request.getQueryString();
     HttpSession session = request.getSession();
     if (session.getAttribute(SESSION_KEY) instanceof PendingLaunch pending
@@ -100,6 +110,15 @@ final class PatientLaunchFilter extends OncePerRequestFilter {
       return false;
     }
     return registry.client(clientId).map(c -> c.scopes().contains(SmartTokenClaims.LAUNCH_PATIENT)).orElse(false);
+  }
+
+  /** The patient id of a logged-in user whose {@code fhirUser} is a Patient. */
+  private Optional<String> patientUsersOwnRecord() {
+    String name = SecurityContextHolder.getContext().getAuthentication().getName();
+    return registry.user(name).map(SmartUser::fhirUser)
+        .filter(u -> u.startsWith("Patient/"))
+        .map(u -> u.substring("Patient/".length()))
+        .filter(id -> FHIR_ID.matcher(id).matches());
   }
 
   private static boolean loggedIn() {
