@@ -340,6 +340,15 @@ class SmartAuthorizationServerTest {
   }
 
   @Test
+  void authorize_audNotThisFhirServer_invalidRequest() {
+    String url = authorizeUrl(challenge(verifier()), "S256", "patient/*.rs")
+        .replace(java.net.URLEncoder.encode(gateway.baseUrl(), StandardCharsets.UTF_8),
+            java.net.URLEncoder.encode("https://other.example/fhir", StandardCharsets.UTF_8));
+
+    assertRedirectError(TokenClient.browser().get(url, "text/html"), "invalid_request");
+  }
+
+  @Test
   void authorize_scopeNotAllowed_invalidScope() {
     Reply r = TokenClient.browser().get(authorizeUrl(challenge(verifier()), "S256", "user/*.cruds"), "text/html");
 

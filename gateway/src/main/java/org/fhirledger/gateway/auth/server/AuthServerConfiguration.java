@@ -7,6 +7,7 @@ import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -47,6 +48,7 @@ import org.springframework.security.oauth2.server.authorization.authentication.O
 import org.springframework.security.oauth2.server.authorization.authentication.OAuth2ClientCredentialsAuthenticationToken;
 import org.springframework.security.oauth2.server.authorization.authentication.OAuth2AuthorizationCodeRequestAuthenticationToken;
 import org.springframework.security.oauth2.server.authorization.config.annotation.web.configurers.OAuth2AuthorizationServerConfigurer;
+import org.springframework.security.oauth2.server.authorization.context.AuthorizationServerContextHolder;
 import org.springframework.security.oauth2.server.authorization.settings.AuthorizationServerSettings;
 import org.springframework.security.oauth2.server.authorization.token.DelegatingOAuth2TokenGenerator;
 import org.springframework.security.oauth2.server.authorization.token.JwtGenerator;
@@ -271,6 +273,13 @@ class AuthServerConfiguration {
     return context -> {
       Set<String> allowed = context.getRegisteredClient().getScopes();
       OAuth2AuthorizationCodeRequestAuthenticationToken request = context.getAuthentication();
+      // SMART App Launch: aud names the FHIR server the app means to use; refuse tokens for any other.
+      Object aud = request.getAdditionalParameters().get("aud");
+      String expected = EmbeddedIssuer.audience(URI.create(AuthorizationServerContextHolder.getContext().getIssuer()));
+      if (!expected.equals(aud) && !(expected + "/").equals(aud)) {
+        throw new OAuth2AuthorizationCodeRequestAuthenticationException(new OAuth2Error(OAuth2ErrorCodes.INVALID_REQUEST,
+            "aud must be this server's FHIR base URL " + expected, null), request);
+      }
       for (String scope : request.getScopes()) {
         if (!SmartScopes.covered(allowed, scope)) {
           throw new OAuth2AuthorizationCodeRequestAuthenticationException(new OAuth2Error(OAuth2ErrorCodes.INVALID_SCOPE,
