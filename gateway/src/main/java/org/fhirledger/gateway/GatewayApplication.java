@@ -10,6 +10,8 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
  * client, Thymeleaf and springdoc on the classpath. The sandbox configures what it needs in its own
  * context; the gateway's context must not auto-configure any of them (no stray in-memory database,
  * no search-cluster sniffer, no Swagger UI on the public port), so they are excluded here.
+ * Spring Security's generated user and Spring Authorization Server's defaults are excluded too: the
+ * embedded authorization server (auth.server) configures itself, with clients from its own file.
  */
 @SpringBootApplication(
     excludeName = {
@@ -27,6 +29,9 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
       "org.springframework.boot.autoconfigure.data.elasticsearch.ElasticsearchRepositoriesAutoConfiguration",
       "org.springframework.boot.autoconfigure.websocket.servlet.WebSocketServletAutoConfiguration",
       "org.springframework.boot.autoconfigure.websocket.servlet.WebSocketMessagingAutoConfiguration",
+      "org.springframework.boot.autoconfigure.security.servlet.UserDetailsServiceAutoConfiguration",
+      "org.springframework.boot.autoconfigure.security.oauth2.server.servlet.OAuth2AuthorizationServerAutoConfiguration",
+      "org.springframework.boot.autoconfigure.security.oauth2.server.servlet.OAuth2AuthorizationServerJwtAutoConfiguration",
     })
 public class GatewayApplication {
   public static void main(String[] args) {
