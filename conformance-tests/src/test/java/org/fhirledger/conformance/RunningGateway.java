@@ -31,13 +31,25 @@ public final class RunningGateway implements AutoCloseable {
    * say otherwise, the gateway trusts the {@link TestIssuer#shared() shared test issuer} (security on, real tokens).
    */
   public static RunningGateway start(Path dataDir, String... properties) {
+    return start(true, dataDir, properties);
+  }
+
+  /**
+   * Starts a gateway with its own security defaults: it trusts its embedded authorization server, as the README's
+   * run command does.
+   */
+  public static RunningGateway startWithEmbeddedIssuer(Path dataDir, String... properties) {
+    return start(false, dataDir, properties);
+  }
+
+  private static RunningGateway start(boolean testIssuer, Path dataDir, String... properties) {
     List<String> props = new ArrayList<>(List.of(
         "server.port=0",
         "gateway.data-dir=" + dataDir.toAbsolutePath(),
         "spring.main.register-shutdown-hook=false",
         "spring.jmx.enabled=false"));
     props.addAll(List.of(properties));
-    for (String security : TestIssuer.gatewayProperties()) {
+    for (String security : testIssuer ? TestIssuer.gatewayProperties() : new String[0]) {
       String key = security.substring(0, security.indexOf('=') + 1);
       if (props.stream().noneMatch(p -> p.startsWith(key))) {
         props.add(security);

@@ -57,6 +57,41 @@ class AuthServerRestartTest {
   }
 
   @Test
+  void defaultSecurity_embeddedServerIsTheIssuer_itsTokenOpensFhirAndDiscoveryNamesIt() throws Exception {
+    Path dataDir = RunningGateway.newDataDir("smart-default");
+    try (RunningGateway gateway = RunningGateway.startWithEmbeddedIssuer(dataDir)) {
+      String issuer = issuer(gateway);
+      Path demoKey = dataDir.resolve("auth-server").resolve("demo-backend.key.pem");
+      TokenClient http = TokenClient.plain();
+
+      assertThat(http.get(gateway.baseUrl() + "/Patient?_count=1", "application/fhir+json").status())
+          .as("no token, no access").isEqualTo(401);
+      String token = cli("token", "--client-id", "demo-backend", "--key", demoKey.toString(),
+          "--token-url", issuer + "/oauth2/token", "--scope", "system/*.rs");
+      java.net.http.HttpResponse<String> read = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create(gateway.baseUrl() + "/Patient?_count=1"))
+              .header("Authorization", "Bearer " + token).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(read.statusCode()).as(read.body()).isEqualTo(200);
+      assertThat(read.headers().firstValue("X-Ledger-Index")).isPresent();
+
+      String discovery = http.get(gateway.baseUrl() + "/.well-known/smart-configuration", "application/json").body();
+      com.fasterxml.jackson.databind.JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(discovery);
+      assertThat(doc.get("issuer").asText()).isEqualTo(issuer);
+      assertThat(doc.get("token_endpoint").asText()).isEqualTo(issuer + "/oauth2/token");
+      assertThat(doc.get("authorization_endpoint").asText()).isEqualTo(issuer + "/oauth2/authorize");
+
+      // A token this gateway's server signed for another address is not accepted here.
+      String elsewhere = token;
+      java.net.http.HttpResponse<String> viaOtherName = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create(gateway.baseUrl().replace("localhost", "127.0.0.1")
+              + "/Patient?_count=1")).header("Authorization", "Bearer " + elsewhere).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(viaOtherName.statusCode()).as("aud and iss name localhost, not 127.0.0.1").isEqualTo(401);
+    }
+  }
+
+  @Test
   void register_thenToken_worksAgainstRunningGatewayWithoutRestart() throws Exception {
     Path dataDir = RunningGateway.newDataDir("smart-cli");
     try (RunningGateway gateway = RunningGateway.start(dataDir)) {

@@ -162,9 +162,9 @@ class TokenValidationTest {
   }
 
   @Test
-  void noIssuerConfigured_everyRequest401SayingHowToConfigure_metadataStillOpen() {
+  void noIssuerConfiguredAndNoEmbeddedServer_everyRequest401SayingHowToConfigure_metadataStillOpen() {
     try (RunningGateway bare = RunningGateway.start(RunningGateway.newDataDir("gw-no-issuer"),
-        "gateway.security.issuer=", "gateway.upstream.base-url=http://127.0.0.1:9/fhir")) {
+        "gateway.security.issuer=", "gateway.auth-server.enabled=false", "gateway.upstream.base-url=http://127.0.0.1:9/fhir")) {
       RawHttp http = new RawHttp(null);
       RawHttp.Response read = http.get(bare.baseUrl() + "/Patient", "Authorization", "Bearer " + valid(),
           "Accept", "application/fhir+json");

@@ -44,12 +44,44 @@ final class IssuerMetadata {
     this.clock = Objects.requireNonNull(clock, "clock");
   }
 
-  /** The issuer to trust, if any is configured or embedded. */
+  /** The issuer to trust, if any is configured or embedded (a fixed one; see {@link #issuer(String)}). */
   Optional<URI> issuer() {
     if (properties.issuer() != null) {
       return Optional.of(properties.issuer());
     }
-    return embedded.map(TokenIssuerSettings::issuer);
+    try {
+      return embedded.map(TokenIssuerSettings::issuer);
+    } catch (IllegalStateException followsRequests) {
+      // The embedded issuer has no fixed name without gateway.public-base-url: see issuer(String).
+      return Optional.empty();
+    }
+  }
+
+  /** The issuer to trust for requests to {@code fhirBase}. */
+  Optional<URI> issuer(String fhirBase) {
+    if (properties.issuer() != null) {
+      return Optional.of(properties.issuer());
+    }
+    return embedded.map(e -> e.at(fhirBase).issuer());
+  }
+
+  /** The embedded issuer, when it is the one trusted (no {@code gateway.security.issuer}). */
+  Optional<TokenIssuerSettings> trustedEmbedded() {
+    return properties.issuer() == null ? embedded : Optional.empty();
+  }
+
+  /** The endpoints for clients that reach the gateway at {@code fhirBase}. */
+  Optional<Endpoints> endpoints(String fhirBase) {
+    Optional<TokenIssuerSettings> local = trustedEmbedded();
+    if (local.isEmpty()) {
+      return endpoints();
+    }
+    TokenIssuerSettings at = local.get().at(fhirBase);
+    return Optional.of(new Endpoints(at.issuer(),
+        Optional.ofNullable(properties.jwksUri()).or(() -> Optional.of(at.jwksUri())),
+        Optional.ofNullable(properties.authorizationEndpoint()).or(at::authorizationEndpoint),
+        Optional.ofNullable(properties.tokenEndpoint()).or(at::tokenEndpoint),
+        Optional.ofNullable(properties.introspectionEndpoint()).or(at::introspectionEndpoint)));
   }
 
   /**

@@ -63,6 +63,8 @@ final class NimbusAccessTokenValidator implements AccessTokenValidator {
   private static final int MAX_CACHE_ENTRIES = 10_000;
 
   private final String issuer;
+  private final java.util.function.Function<String, String> issuerForAudience;
+  private final JWKSource<SecurityContext> inProcessKeys;
   private final Supplier<URI> jwksUri;
   private final Duration clockSkew;
   private final Duration refreshMinInterval;
@@ -85,10 +87,31 @@ final class NimbusAccessTokenValidator implements AccessTokenValidator {
   NimbusAccessTokenValidator(URI issuer, Supplier<URI> jwksUri, Duration clockSkew, Duration refreshMinInterval,
       Duration cacheTtl, String purposeOfUseClaim, Clock clock) {
     this.issuer = Objects.requireNonNull(issuer, "issuer").toString();
+    this.issuerForAudience = aud -> this.issuer;
+    this.inProcessKeys = null;
     this.jwksUri = Objects.requireNonNull(jwksUri, "jwksUri");
     this.clockSkew = Objects.requireNonNull(clockSkew, "clockSkew");
     this.refreshMinInterval = Objects.requireNonNull(refreshMinInterval, "refreshMinInterval");
     this.cacheTtl = Objects.requireNonNull(cacheTtl, "cacheTtl");
+    this.purposeOfUseClaim = Objects.requireNonNull(purposeOfUseClaim, "purposeOfUseClaim");
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /**
+   * A validator for an issuer that runs inside the gateway: its keys are read in-process, and the issuer a token
+   * must name follows the audience (the FHIR base the client reached), as the embedded server names itself.
+   */
+  NimbusAccessTokenValidator(java.util.function.Function<String, String> issuerForAudience,
+      JWKSource<SecurityContext> keys, Duration clockSkew, String purposeOfUseClaim, Clock clock) {
+    this.issuer = "(per request)";
+    this.issuerForAudience = Objects.requireNonNull(issuerForAudience, "issuerForAudience");
+    this.inProcessKeys = Objects.requireNonNull(keys, "keys");
+    this.jwksUri = () -> {
+      throw new IllegalStateException("keys are in-process");
+    };
+    this.clockSkew = Objects.requireNonNull(clockSkew, "clockSkew");
+    this.refreshMinInterval = Duration.ZERO;
+    this.cacheTtl = Duration.ZERO;
     this.purposeOfUseClaim = Objects.requireNonNull(purposeOfUseClaim, "purposeOfUseClaim");
     this.clock = Objects.requireNonNull(clock, "clock");
   }
@@ -162,8 +185,9 @@ final class NimbusAccessTokenValidator implements AccessTokenValidator {
   }
 
   private void checkClaims(JWTClaimsSet claims, String audience) throws InvalidTokenException {
-    if (!issuer.equals(claims.getIssuer())) {
-      throw invalid("The token was not issued by the issuer this gateway trusts (" + issuer + ").");
+    String expectedIssuer = issuerForAudience.apply(audience);
+    if (!expectedIssuer.equals(claims.getIssuer())) {
+      throw invalid("The token was not issued by the issuer this gateway trusts (" + expectedIssuer + ").");
     }
     List<String> aud = claims.getAudience();
     if (aud == null || aud.stream().noneMatch(a -> sameUrl(a, audience))) {
@@ -262,7 +286,10 @@ final class NimbusAccessTokenValidator implements AccessTokenValidator {
   }
 
   private DefaultJWTProcessor<SecurityContext> newProcessor() {
-    JWKSource<SecurityContext> keys;
+    JWKSource<SecurityContext> keys = inProcessKeys;
+    if (keys != null) {
+      return processorWith(keys);
+    }
     try {
       JWKSourceBuilder<SecurityContext> builder = JWKSourceBuilder.<SecurityContext>create(jwksUri.get().toURL(),
               new DefaultResourceRetriever(5_000, 10_000, JWKS_SIZE_LIMIT))
@@ -275,6 +302,10 @@ final class NimbusAccessTokenValidator implements AccessTokenValidator {
     } catch (MalformedURLException | IllegalArgumentException e) {
       throw new IssuerUnavailableException("The token issuer's JWK Set URL is not usable", e);
     }
+    return processorWith(keys);
+  }
+
+  private static DefaultJWTProcessor<SecurityContext> processorWith(JWKSource<SecurityContext> keys) {
     DefaultJWTProcessor<SecurityContext> p = new DefaultJWTProcessor<>();
     p.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(JOSEObjectType.JWT, new JOSEObjectType("at+jwt"), null));
     p.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGORITHMS, keys));

@@ -77,9 +77,16 @@ public class SecurityConfiguration {
         if (v == null) {
           synchronized (this) {
             if (created == null) {
-              created = issuer.issuer().map(iss -> new NimbusAccessTokenValidator(iss, issuer::jwksUri,
-                  properties.clockSkew(), properties.jwksRefreshMinInterval(), properties.jwksCacheTtl(),
-                  properties.purposeOfUseClaim(), clock)).orElse(null);
+              Optional<TokenIssuerSettings> local = issuer.trustedEmbedded();
+              if (local.isPresent() && local.get().keys().isPresent() && properties.jwksUri() == null) {
+                // The embedded server: its keys in-process, its name following the address clients use.
+                created = new NimbusAccessTokenValidator(aud -> local.get().at(aud).issuer().toString(),
+                    local.get().keys().get(), properties.clockSkew(), properties.purposeOfUseClaim(), clock);
+              } else {
+                created = issuer.issuer().map(iss -> new NimbusAccessTokenValidator(iss, issuer::jwksUri,
+                    properties.clockSkew(), properties.jwksRefreshMinInterval(), properties.jwksCacheTtl(),
+                    properties.purposeOfUseClaim(), clock)).orElse(null);
+              }
             }
             v = created;
           }

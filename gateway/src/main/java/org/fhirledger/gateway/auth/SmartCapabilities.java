@@ -24,7 +24,7 @@ final class SmartCapabilities implements CapabilityStatementContributor {
   }
 
   @Override
-  public void contribute(CapabilityStatement cs) {
+  public void contribute(CapabilityStatement cs, String gatewayBase) {
     for (CapabilityStatement.CapabilityStatementRestComponent rest : cs.getRest()) {
       CapabilityStatement.CapabilityStatementRestSecurityComponent security = new CapabilityStatement
           .CapabilityStatementRestSecurityComponent();
@@ -34,7 +34,7 @@ final class SmartCapabilities implements CapabilityStatementContributor {
       security.setDescription("SMART on FHIR: send 'Authorization: Bearer <access token>'; the token's scopes "
           + "(SMART v1 and v2, granular) and patient context decide what this gateway forwards and returns. "
           + "Discovery: [base]/.well-known/smart-configuration");
-      issuer.endpoints().ifPresent(e -> {
+      issuer.endpoints(gatewayBase).ifPresent(e -> {
         Extension uris = new Extension(OAUTH_URIS);
         e.token().ifPresent(u -> uris.addExtension("token", new UriType(u.toString())));
         e.authorization().ifPresent(u -> uris.addExtension("authorize", new UriType(u.toString())));

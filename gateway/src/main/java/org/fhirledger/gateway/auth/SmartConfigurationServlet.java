@@ -32,7 +32,9 @@ final class SmartConfigurationServlet extends HttpServlet {
 
   @Override
   protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
-    Optional<IssuerMetadata.Endpoints> endpoints = issuer.endpoints();
+    String url = request.getRequestURL().toString();
+    String fhirBase = url.substring(0, url.length() - "/.well-known/smart-configuration".length());
+    Optional<IssuerMetadata.Endpoints> endpoints = issuer.endpoints(fhirBase);
     ObjectNode body = JSON.createObjectNode();
     int status;
     if (endpoints.isEmpty() || endpoints.get().token().isEmpty()) {

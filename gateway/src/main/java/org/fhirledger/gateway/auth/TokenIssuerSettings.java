@@ -32,4 +32,18 @@ public interface TokenIssuerSettings {
   default Optional<URI> introspectionEndpoint() {
     return Optional.empty();
   }
+
+  /**
+   * This issuer as clients that reach the gateway at {@code fhirBase} see it. An issuer without a fixed public URL
+   * (the embedded one when {@code gateway.public-base-url} is unset) is named after the address each client used,
+   * just as the audience is; a fixed one returns itself.
+   */
+  default TokenIssuerSettings at(String fhirBase) {
+    return this;
+  }
+
+  /** Its public signing keys in-process, when it runs inside the gateway (no JWK Set fetch needed). */
+  default Optional<com.nimbusds.jose.jwk.source.JWKSource<com.nimbusds.jose.proc.SecurityContext>> keys() {
+    return Optional.empty();
+  }
 }

@@ -68,7 +68,7 @@ public final class CapabilityStatementAdjuster {
         .setDescription("FHIR ledger gateway: every interaction is recorded on a "
             + "tamper-evident ledger, then forwarded to " + upstreamSoftware);
     describeAuditTrail(cs);
-    contributors.forEach(c -> c.contribute(cs));
+    contributors.forEach(c -> c.contribute(cs, gatewayBase));
     boolean pretty = "true".equals(request.getParameters().get(Constants.PARAM_PRETTY) == null
         ? null : request.getParameters().get(Constants.PARAM_PRETTY)[0]);
     return parser.setPrettyPrint(pretty).encodeResourceToString(cs).getBytes(StandardCharsets.UTF_8);

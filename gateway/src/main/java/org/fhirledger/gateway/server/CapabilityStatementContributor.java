@@ -8,5 +8,6 @@ import org.hl7.fhir.r4.model.CapabilityStatement;
  * gateway's own adjustments; implementations are thread-safe and must not fail.
  */
 public interface CapabilityStatementContributor {
-  void contribute(CapabilityStatement capabilityStatement);
+  /** @param gatewayBase the FHIR base the client reached the gateway at */
+  void contribute(CapabilityStatement capabilityStatement, String gatewayBase);
 }

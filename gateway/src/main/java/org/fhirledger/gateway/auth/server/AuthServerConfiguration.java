@@ -88,6 +88,12 @@ class AuthServerConfiguration {
   }
 
   /** The private keys, for Spring Authorization Server's JWK Set endpoint (which publishes only the public parts). */
+  /** The resource server's default issuer, unless gateway.security.issuer names an external one. */
+  @Bean
+  org.fhirledger.gateway.auth.TokenIssuerSettings embeddedTokenIssuerSettings(EmbeddedIssuer issuer) {
+    return new EmbeddedTokenIssuerSettings(issuer);
+  }
+
   @Bean
   JWKSource<SecurityContext> authorizationServerJwkSource(EmbeddedIssuer issuer) {
     return issuer.signingKeys();
