@@ -37,6 +37,10 @@ public final class GatewayProfiles {
   public static final String LEDGER_RECEIPT = BASE + "/StructureDefinition/ledger-receipt";
   /** Profile of the Provenance the gateway stores for every write through it. */
   public static final String GATEWAY_PROVENANCE = BASE + "/StructureDefinition/gateway-provenance";
+  /** Profile of the patient-privacy Consents the gateway enforces (the subset it understands). */
+  public static final String GATEWAY_CONSENT = BASE + "/StructureDefinition/gateway-consent";
+  /** The gateway's CapabilityStatement (what it adds in front of an EHR), as published in its package. */
+  public static final String CAPABILITY_STATEMENT = BASE + "/CapabilityStatement/fhir-ledger-gateway";
   /** Identifier system of OAuth client ids. */
   public static final String CLIENT_ID_SYSTEM = BASE + "/sid/client-id";
   /** Identifier system of a patient pseudonym (hex HMAC-SHA256, as written on the ledger). */
@@ -46,7 +50,8 @@ public final class GatewayProfiles {
 
   private static final List<String> RESOURCES =
       List.of("StructureDefinition-ledger-entry.json", "StructureDefinition-ledger-audit-event.json",
-          "StructureDefinition-ledger-receipt.json", "StructureDefinition-gateway-provenance.json");
+          "StructureDefinition-ledger-receipt.json", "StructureDefinition-gateway-provenance.json",
+          "StructureDefinition-gateway-consent.json");
 
   private GatewayProfiles() {}
 

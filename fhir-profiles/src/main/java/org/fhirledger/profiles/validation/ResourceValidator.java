@@ -1,0 +1,209 @@
+package org.fhirledger.profiles.validation;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.context.support.DefaultProfileValidationSupport;
+import ca.uhn.fhir.context.support.IValidationSupport;
+import ca.uhn.fhir.validation.FhirValidator;
+import ca.uhn.fhir.validation.ResultSeverityEnum;
+import ca.uhn.fhir.validation.SingleValidationMessage;
+import ca.uhn.fhir.validation.ValidationOptions;
+import ca.uhn.fhir.validation.ValidationResult;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import org.fhirledger.profiles.GatewayProfiles;
+import org.hl7.fhir.common.hapi.validation.support.CommonCodeSystemsTerminologyService;
+import org.hl7.fhir.common.hapi.validation.support.InMemoryTerminologyServerValidationSupport;
+import org.hl7.fhir.common.hapi.validation.support.SnapshotGeneratingValidationSupport;
+import org.hl7.fhir.common.hapi.validation.support.UnknownCodeSystemWarningValidationSupport;
+import org.hl7.fhir.common.hapi.validation.support.ValidationSupportChain;
+import org.hl7.fhir.common.hapi.validation.validator.FhirInstanceValidator;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r5.utils.validation.constants.BestPracticeWarningLevel;
+
+/**
+ * Validates resources with HAPI's instance validator against FHIR R4, the gateway's own package, and the FHIR
+ * packages it was given (for example US Core), never calling a remote server: a code from a code system it does not
+ * hold is a warning, not an error, and a profile it does not know is reported, not fetched.
+ *
+ * <p>Building one is expensive (packages are parsed, the chain is created); the first validations are slower still
+ * (snapshots and caches fill). Build one per process, {@link #warmUp} it, and share it: it is thread-safe.
+ */
+public final class ResourceValidator {
+
+  /** Classpath location of the gateway's own package, as the fhir-profiles build writes it. */
+  public static final String OWN_PACKAGE = "classpath:fhir-packages/org.fhirledger.gateway.tgz";
+
+  private final FhirContext fhirContext;
+  private final IValidationSupport support;
+  private final FhirValidator validator;
+  private final List<String> packages;
+
+  private ResourceValidator(FhirContext fhirContext, FhirPackageSupport packageSupport) {
+    this.fhirContext = fhirContext;
+    UnknownCodeSystemWarningValidationSupport unknownCodeSystems = new UnknownCodeSystemWarningValidationSupport(fhirContext);
+    unknownCodeSystems.setNonExistentCodeSystemSeverity(IValidationSupport.IssueSeverity.WARNING);
+    this.support = new ValidationSupportChain(
+        new DefaultProfileValidationSupport(fhirContext),
+        packageSupport,
+        new CommonCodeSystemsTerminologyService(fhirContext),
+        new InMemoryTerminologyServerValidationSupport(fhirContext),
+        new SnapshotGeneratingValidationSupport(fhirContext),
+        unknownCodeSystems);
+    FhirInstanceValidator module = new FhirInstanceValidator(support);
+    module.setBestPracticeWarningLevel(BestPracticeWarningLevel.Ignore);
+    module.setErrorForUnknownProfiles(false);
+    // References to resources on the server (Patient/123) cannot be resolved here; their type is taken from the URL.
+    module.setAssumeValidRestReferences(true);
+    this.validator = fhirContext.newValidator().registerValidatorModule(module);
+    this.packages = packageSupport.loadedPackages();
+  }
+
+  /** Starts building a validator for {@code fhirContext} (FHIR R4). */
+  public static Builder builder(FhirContext fhirContext) {
+    return new Builder(fhirContext);
+  }
+
+  /**
+   * Validates {@code resource} against FHIR R4, the profiles its {@code meta.profile} claims (those this validator
+   * knows), and {@code profiles}.
+   *
+   * @return the warnings and errors, in the validator's order; empty when the resource is valid
+   */
+  public List<ValidationIssue> validate(IBaseResource resource, Collection<String> profiles) {
+    return issues(validator.validateWithResult(resource, options(profiles)));
+  }
+
+  /**
+   * As {@link #validate(IBaseResource, Collection)}, for a resource as the client sent it (JSON or XML): what the
+   * parser would drop (unknown elements, wrong JSON types) is reported too.
+   */
+  public List<ValidationIssue> validate(String resourceText, Collection<String> profiles) {
+    return issues(validator.validateWithResult(resourceText, options(profiles)));
+  }
+
+  /** Whether this validator knows the profile or extension with this canonical URL. */
+  public boolean knowsProfile(String url) {
+    return support.fetchStructureDefinition(url) != null;
+  }
+
+  /** The packages loaded besides FHIR R4 core, as {@code name#version}. */
+  public List<String> packages() {
+    return packages;
+  }
+
+  public FhirContext fhirContext() {
+    return fhirContext;
+  }
+
+  /**
+   * Runs a few validations so that snapshots and caches are filled before the first request: the first
+   * validation of a profile costs seconds, later ones milliseconds.
+   */
+  public void warmUp(Collection<String> profiles) {
+    org.hl7.fhir.r4.model.Observation sample = new org.hl7.fhir.r4.model.Observation();
+    sample.setStatus(org.hl7.fhir.r4.model.Observation.ObservationStatus.FINAL);
+    sample.getCode().addCoding().setSystem("http://loinc.org").setCode("718-7");
+    validate(sample, List.of());
+    for (String profile : profiles) {
+      if (knowsProfile(profile)) {
+        support.fetchStructureDefinition(profile);
+      }
+    }
+  }
+
+  private static ValidationOptions options(Collection<String> profiles) {
+    ValidationOptions options = new ValidationOptions();
+    profiles.forEach(options::addProfile);
+    return options;
+  }
+
+  private static List<ValidationIssue> issues(ValidationResult result) {
+    List<ValidationIssue> out = new ArrayList<>();
+    for (SingleValidationMessage m : result.getMessages()) {
+      ValidationIssue.Severity severity = switch (m.getSeverity() == null ? ResultSeverityEnum.ERROR : m.getSeverity()) {
+        case INFORMATION -> null;
+        case WARNING -> ValidationIssue.Severity.WARNING;
+        case ERROR -> ValidationIssue.Severity.ERROR;
+        case FATAL -> ValidationIssue.Severity.FATAL;
+      };
+      if (severity != null) {
+        String location = m.getLocationString() == null ? "" : m.getLocationString();
+        String message = m.getMessage() == null ? "" : m.getMessage();
+        out.add(new ValidationIssue(severity, element(location, message), message));
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  /**
+   * The FHIRPath of the element an issue is about. The validator locates a missing element (a minimum cardinality
+   * or a required slice not met) at its parent and names the element in the message by its definition path
+   * ({@code Observation.category: minimum required = 1}); the element's own path is the more useful location.
+   */
+  static String element(String location, String message) {
+    java.util.regex.Matcher m = MISSING.matcher(message);
+    if (!m.find()) {
+      return location;
+    }
+    String definitionPath = m.group(1) != null ? m.group(1) : m.group(2);
+    String parentDefinition = location.replaceAll("\\[[0-9]+\\]", "");
+    if (definitionPath.startsWith(parentDefinition + ".") && definitionPath.indexOf('.', parentDefinition.length() + 1) < 0) {
+      return location + definitionPath.substring(parentDefinition.length());
+    }
+    return location;
+  }
+
+  private static final java.util.regex.Pattern MISSING = java.util.regex.Pattern.compile(
+      "^(?:([A-Z][A-Za-z]*(?:\\.[A-Za-z]+(?:\\[x\\])?)+): minimum required"
+          + "|Slice '([A-Z][A-Za-z]*(?:\\.[A-Za-z]+(?:\\[x\\])?)+):[^']*': a matching slice is required)");
+
+  /** Collects the packages a validator knows. Not thread-safe; use it from one thread, once. */
+  public static final class Builder {
+    private final FhirContext fhirContext;
+    private final FhirPackageSupport packages;
+
+    private Builder(FhirContext fhirContext) {
+      this.fhirContext = Objects.requireNonNull(fhirContext, "fhirContext");
+      if (fhirContext.getVersion().getVersion() != ca.uhn.fhir.context.FhirVersionEnum.R4) {
+        throw new IllegalArgumentException("the validator is for FHIR R4, not " + fhirContext.getVersion().getVersion());
+      }
+      this.packages = new FhirPackageSupport(fhirContext);
+    }
+
+    /**
+     * Adds the gateway's own package (its profiles and extensions).
+     *
+     * @throws UncheckedIOException if it is not on the classpath (a broken build)
+     */
+    public Builder withGatewayPackage() {
+      try (InputStream in = GatewayProfiles.class.getResourceAsStream("/fhir-packages/org.fhirledger.gateway.tgz")) {
+        if (in == null) {
+          throw new IOException("the gateway's FHIR package is not on the classpath: " + OWN_PACKAGE);
+        }
+        packages.loadPackage(in);
+        return this;
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    /**
+     * Adds a FHIR NPM package ({@code .tgz}); the caller closes the stream.
+     *
+     * @return the package's {@code name#version}
+     * @throws IOException if it cannot be read or is not a FHIR package
+     */
+    public String addPackage(InputStream tgz) throws IOException {
+      return packages.loadPackage(tgz);
+    }
+
+    public ResourceValidator build() {
+      return new ResourceValidator(fhirContext, packages);
+    }
+  }
+}
