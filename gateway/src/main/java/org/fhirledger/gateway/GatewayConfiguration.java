@@ -4,6 +4,7 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import java.net.URI;
 import org.fhirledger.gateway.audit.AuditEndpoints;
+import org.fhirledger.gateway.definitions.OwnDefinitionsProvider;
 import org.fhirledger.gateway.ledger.InteractionRecorder;
 import org.fhirledger.gateway.ledger.PseudonymErasure;
 import org.fhirledger.gateway.sandbox.SandboxEhr;
@@ -14,6 +15,7 @@ import org.fhirledger.gateway.server.InteractionForwarder;
 import org.fhirledger.gateway.upstream.MicronautUpstreamFhirClient;
 import org.fhirledger.gateway.upstream.UpstreamFhirClient;
 import org.fhirledger.gateway.upstream.UpstreamSettings;
+import org.fhirledger.gateway.validation.WriteValidation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -66,9 +68,13 @@ class GatewayConfiguration {
   @Bean
   ServletRegistrationBean<GatewayRestfulServer> fhirServlet(
       FhirContext fhirContext, InteractionForwarder forwarder, InteractionRecorder recorder,
-      GatewayProperties properties, AuditEndpoints audit, PseudonymErasure pseudonymErasure) {
-    GatewayRestfulServer server = new GatewayRestfulServer(fhirContext, forwarder, audit::serves);
+      GatewayProperties properties, AuditEndpoints audit, PseudonymErasure pseudonymErasure,
+      OwnDefinitionsProvider definitions, WriteValidation writeValidation) {
+    GatewayRestfulServer server = new GatewayRestfulServer(fhirContext, forwarder,
+        request -> audit.serves(request) || definitions.serves(request));
     server.registerProviders(audit.providers());
+    server.registerProvider(definitions);
+    server.registerInterceptor(writeValidation);
     server.registerInterceptor(new FailedInteractionRecorder(recorder));
     server.registerInterceptor(pseudonymErasure);
     if (properties.publicBaseUrl() != null) {

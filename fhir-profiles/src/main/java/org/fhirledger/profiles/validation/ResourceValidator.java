@@ -69,8 +69,8 @@ public final class ResourceValidator {
   }
 
   /**
-   * Validates {@code resource} against FHIR R4, the profiles its {@code meta.profile} claims (those this validator
-   * knows), and {@code profiles}.
+   * Validates {@code resource} against FHIR R4, the profiles its {@code meta.profile} claims, and {@code profiles};
+   * profiles this validator does not know are not checked (a claimed one is reported as a warning).
    *
    * @return the warnings and errors, in the validator's order; empty when the resource is valid
    */
@@ -83,7 +83,14 @@ public final class ResourceValidator {
    * parser would drop (unknown elements, wrong JSON types) is reported too.
    */
   public List<ValidationIssue> validate(String resourceText, Collection<String> profiles) {
-    return issues(validator.validateWithResult(resourceText, options(profiles)));
+    try {
+      return issues(validator.validateWithResult(resourceText, options(profiles)));
+    } catch (RuntimeException unparseable) {
+      // HAPI's validator throws, rather than reports, when the text is not JSON or XML at all.
+      String why = unparseable.getCause() != null ? unparseable.getCause().getMessage() : unparseable.getMessage();
+      return List.of(new ValidationIssue(ValidationIssue.Severity.FATAL, "",
+          "The content is not a parseable FHIR resource: " + why));
+    }
   }
 
   /** Whether this validator knows the profile or extension with this canonical URL. */
@@ -110,19 +117,22 @@ public final class ResourceValidator {
     sample.getCode().addCoding().setSystem("http://loinc.org").setCode("718-7");
     validate(sample, List.of());
     for (String profile : profiles) {
-      if (knowsProfile(profile)) {
-        support.fetchStructureDefinition(profile);
+      if (support.fetchStructureDefinition(profile) instanceof org.hl7.fhir.r4.model.StructureDefinition definition
+          && fhirContext.getResourceTypes().contains(definition.getType())) {
+        // An empty instance of the profiled type: its errors do not matter, the snapshot and caches it fills do.
+        validate(fhirContext.getResourceDefinition(definition.getType()).newInstance(), List.of(profile));
       }
     }
   }
 
-  private static ValidationOptions options(Collection<String> profiles) {
+  /** Options asking for the given profiles, those this validator does not know left out (never fetched). */
+  private ValidationOptions options(Collection<String> profiles) {
     ValidationOptions options = new ValidationOptions();
-    profiles.forEach(options::addProfile);
+    profiles.stream().filter(this::knowsProfile).forEach(options::addProfile);
     return options;
   }
 
-  private static List<ValidationIssue> issues(ValidationResult result) {
+  private List<ValidationIssue> issues(ValidationResult result) {
     List<ValidationIssue> out = new ArrayList<>();
     for (SingleValidationMessage m : result.getMessages()) {
       ValidationIssue.Severity severity = switch (m.getSeverity() == null ? ResultSeverityEnum.ERROR : m.getSeverity()) {
@@ -134,11 +144,48 @@ public final class ResourceValidator {
       if (severity != null) {
         String location = m.getLocationString() == null ? "" : m.getLocationString();
         String message = m.getMessage() == null ? "" : m.getMessage();
+        if (severity == ValidationIssue.Severity.ERROR && unresolvableTerminology(message)) {
+          severity = ValidationIssue.Severity.WARNING;
+          message = message + " (not checked: this gateway does not hold every code system of this value set)";
+        }
         out.add(new ValidationIssue(severity, element(location, message), message));
       }
     }
     return List.copyOf(out);
   }
+
+  /**
+   * Whether an error says a code is not in a required value set that this validator cannot fully evaluate, because
+   * the value set draws on a code system (or value set) no loaded package holds, for example US Core's race
+   * categories from CDC's code system. Such a finding is about the gateway's terminology, not the resource, so it is
+   * reported as a warning; a code missing from a value set whose code systems are all known stays an error.
+   */
+  private boolean unresolvableTerminology(String message) {
+    java.util.regex.Matcher m = VALUE_SET_MISS.matcher(message);
+    return m.find() && !fullyKnown(m.group(1), 0);
+  }
+
+  private boolean fullyKnown(String valueSetUrl, int depth) {
+    if (depth > 4 || !(support.fetchValueSet(valueSetUrl) instanceof org.hl7.fhir.r4.model.ValueSet vs)) {
+      return false;
+    }
+    ca.uhn.fhir.context.support.ValidationSupportContext context = new ca.uhn.fhir.context.support.ValidationSupportContext(support);
+    for (org.hl7.fhir.r4.model.ValueSet.ConceptSetComponent include : vs.getCompose().getInclude()) {
+      if (include.hasSystem() && support.fetchCodeSystem(include.getSystem()) == null
+          && !support.isCodeSystemSupported(context, include.getSystem())) {
+        return false;
+      }
+      for (org.hl7.fhir.r4.model.CanonicalType nested : include.getValueSet()) {
+        if (!fullyKnown(nested.getValue(), depth + 1)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  private static final java.util.regex.Pattern VALUE_SET_MISS = java.util.regex.Pattern.compile(
+      "(?:not found in|are in) the value set '[^']*' \\(([^)|\\s]+)");
 
   /**
    * The FHIRPath of the element an issue is about. The validator locates a missing element (a minimum cardinality

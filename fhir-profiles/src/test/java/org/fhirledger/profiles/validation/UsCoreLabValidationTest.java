@@ -79,6 +79,17 @@ class UsCoreLabValidationTest {
   }
 
   @Test
+  void validate_usCorePatientWithCodesFromUnloadedCodeSystems_warningsNotErrors() {
+    String patient = UsCorePackage.examples(usCore, "Patient-example.json").values().iterator().next();
+
+    List<ValidationIssue> issues = validator.validate(patient, List.of());
+
+    assertEquals(List.of(), errors(issues));
+    assertTrue(issues.stream().anyMatch(i -> i.message().contains("omb-race-category")
+        && i.message().contains("not checked")), issues::toString);
+  }
+
+  @Test
   void knowsProfile_usCoreLabAndGatewayProfiles() {
     assertTrue(validator.knowsProfile(UsCorePackage.OBSERVATION_LAB));
     assertTrue(validator.knowsProfile(org.fhirledger.profiles.GatewayProfiles.GATEWAY_PROVENANCE));
