@@ -35,6 +35,8 @@ import org.hl7.fhir.r5.utils.validation.constants.BestPracticeWarningLevel;
  */
 public final class ResourceValidator {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ResourceValidator.class);
+
   /** Classpath location of the gateway's own package, as the fhir-profiles build writes it. */
   public static final String OWN_PACKAGE = "classpath:fhir-packages/org.fhirledger.gateway.tgz";
 
@@ -85,12 +87,32 @@ public final class ResourceValidator {
   public List<ValidationIssue> validate(String resourceText, Collection<String> profiles) {
     try {
       return issues(validator.validateWithResult(resourceText, options(profiles)));
-    } catch (RuntimeException unparseable) {
-      // HAPI's validator throws, rather than reports, when the text is not JSON or XML at all.
-      String why = unparseable.getCause() != null ? unparseable.getCause().getMessage() : unparseable.getMessage();
-      return List.of(new ValidationIssue(ValidationIssue.Severity.FATAL, "",
-          "The content is not a parseable FHIR resource: " + why));
+    } catch (RuntimeException e) {
+      if (isParseFailure(e)) {
+        // HAPI's validator throws, rather than reports, when the text is not JSON or XML at all.
+        String why = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
+        return List.of(new ValidationIssue(ValidationIssue.Severity.FATAL, "",
+            "The content is not a parseable FHIR resource: " + why));
+      }
+      // A fault inside the validator: the resource could not be checked, which is not the same as valid. The
+      // exception's message may quote the content, so only its type is logged.
+      StackTraceElement[] at = e.getStackTrace();
+      log.warn("The validator failed on a resource: {} at {}", e.getClass().getName(), at.length > 0 ? at[0] : "?");
+      return List.of(new ValidationIssue(ValidationIssue.Severity.ERROR, "",
+          "The validator could not process this resource (" + e.getClass().getSimpleName()
+              + "), so it could not be checked"));
     }
+  }
+
+  private static boolean isParseFailure(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.io.IOException || t instanceof ca.uhn.fhir.parser.DataFormatException
+          || t instanceof org.hl7.fhir.exceptions.FHIRFormatError
+          || t.getClass().getName().startsWith("com.google.gson.") || t instanceof org.xml.sax.SAXException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether this validator knows the profile or extension with this canonical URL. */

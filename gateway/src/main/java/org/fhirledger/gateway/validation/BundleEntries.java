@@ -58,11 +58,34 @@ final class BundleEntries {
       JsonNode resource = entry.path("resource");
       String method = entry.path("request").path("method").asText("").toUpperCase(Locale.ROOT);
       if (resource.isObject() && WRITES.contains(method) && resource.path("resourceType").isTextual()) {
-        out.add(new Entry(i, resource.get("resourceType").asText(), resource.toString()));
+        JsonNode copy = resource.deepCopy();
+        standInForConditionalReferences(copy);
+        out.add(new Entry(i, resource.get("resourceType").asText(), copy.toString()));
       }
     }
     return out;
   }
+
+  /**
+   * A transaction may reference a resource by search ({@code Patient?identifier=system|value}); the EHR resolves it
+   * when it processes the transaction. HAPI's validator cannot evaluate such a reference on its own (it fails on
+   * it), so the copy that is validated gets a literal reference of the same type in its place. What is forwarded is
+   * the client's bundle, unchanged.
+   */
+  private static void standInForConditionalReferences(JsonNode node) {
+    if (node instanceof com.fasterxml.jackson.databind.node.ObjectNode object) {
+      JsonNode reference = object.get("reference");
+      if (reference != null && reference.isTextual() && CONDITIONAL.matcher(reference.asText()).matches()) {
+        String type = reference.asText().substring(0, reference.asText().indexOf('?'));
+        object.put("reference", type + "/conditional-reference");
+      }
+      object.elements().forEachRemaining(BundleEntries::standInForConditionalReferences);
+    } else if (node != null && node.isArray()) {
+      node.elements().forEachRemaining(BundleEntries::standInForConditionalReferences);
+    }
+  }
+
+  private static final java.util.regex.Pattern CONDITIONAL = java.util.regex.Pattern.compile("^[A-Z][A-Za-z]+\\?.+");
 
   private static List<Entry> fromXml(String body, FhirContext fhirContext) throws NotABundle {
     Bundle bundle;
