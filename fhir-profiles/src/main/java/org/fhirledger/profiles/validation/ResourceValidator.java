@@ -44,6 +44,7 @@ public final class ResourceValidator {
   private final IValidationSupport support;
   private final FhirValidator validator;
   private final List<String> packages;
+  private final ReusableInstanceValidator reusable;
 
   private ResourceValidator(FhirContext fhirContext, FhirPackageSupport packageSupport) {
     this.fhirContext = fhirContext;
@@ -62,6 +63,9 @@ public final class ResourceValidator {
     // References to resources on the server (Patient/123) cannot be resolved here; their type is taken from the URL.
     module.setAssumeValidRestReferences(true);
     this.validator = fhirContext.newValidator().registerValidatorModule(module);
+    // HAPI creates its worker context (the bridge to the support chain) on first use; the reusable validator needs it.
+    validator.validateWithResult(new org.hl7.fhir.r4.model.Basic());
+    this.reusable = new ReusableInstanceValidator(module);
     this.packages = packageSupport.loadedPackages();
   }
 
@@ -86,6 +90,9 @@ public final class ResourceValidator {
    */
   public List<ValidationIssue> validate(String resourceText, Collection<String> profiles) {
     try {
+      if (resourceText.stripLeading().startsWith("{")) {
+        return issues(reusable.validateJson(resourceText, profiles.stream().filter(this::knowsProfile).toList()));
+      }
       return issues(validator.validateWithResult(resourceText, options(profiles)));
     } catch (RuntimeException e) {
       if (isParseFailure(e)) {
@@ -163,9 +170,33 @@ public final class ResourceValidator {
         case ERROR -> ValidationIssue.Severity.ERROR;
         case FATAL -> ValidationIssue.Severity.FATAL;
       };
+      add(out, severity, m.getLocationString(), m.getMessage());
+    }
+    return List.copyOf(out);
+  }
+
+  private List<ValidationIssue> issues(List<org.hl7.fhir.utilities.validation.ValidationMessage> messages) {
+    List<ValidationIssue> out = new ArrayList<>();
+    for (org.hl7.fhir.utilities.validation.ValidationMessage m : messages) {
+      ValidationIssue.Severity severity = switch (m.getLevel() == null
+          ? org.hl7.fhir.utilities.validation.ValidationMessage.IssueSeverity.ERROR : m.getLevel()) {
+        case INFORMATION, NULL -> null;
+        case WARNING -> ValidationIssue.Severity.WARNING;
+        case ERROR -> ValidationIssue.Severity.ERROR;
+        case FATAL -> ValidationIssue.Severity.FATAL;
+      };
+      add(out, severity, m.getLocation(), m.getMessage());
+    }
+    return List.copyOf(out);
+  }
+
+  private void add(List<ValidationIssue> out, ValidationIssue.Severity severityFound, String locationFound,
+      String messageFound) {
+    ValidationIssue.Severity severity = severityFound;
+    {
       if (severity != null) {
-        String location = m.getLocationString() == null ? "" : m.getLocationString();
-        String message = m.getMessage() == null ? "" : m.getMessage();
+        String location = locationFound == null ? "" : locationFound;
+        String message = messageFound == null ? "" : messageFound;
         if (severity == ValidationIssue.Severity.ERROR && unresolvableTerminology(message)) {
           severity = ValidationIssue.Severity.WARNING;
           message = message + " (not checked: this gateway does not hold every code system of this value set)";
@@ -173,7 +204,6 @@ public final class ResourceValidator {
         out.add(new ValidationIssue(severity, element(location, message), message));
       }
     }
-    return List.copyOf(out);
   }
 
   /**
