@@ -38,7 +38,7 @@ public final class ResourceValidator {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ResourceValidator.class);
 
   /** Classpath location of the gateway's own package, as the fhir-profiles build writes it. */
-  public static final String OWN_PACKAGE = "classpath:fhir-packages/org.fhirledger.gateway.tgz";
+  public static final String OWN_PACKAGE = GatewayProfiles.PACKAGE_ON_CLASSPATH;
 
   private final FhirContext fhirContext;
   private final IValidationSupport support;
