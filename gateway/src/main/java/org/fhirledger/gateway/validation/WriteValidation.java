@@ -176,14 +176,16 @@ public final class WriteValidation {
     return outcome;
   }
 
-  /** {@code 2 errors, 1 warning: error Observation.status: ...; ...}, ASCII, bounded in length. */
+  /** {@code 2 errors, 1 warning: error Observation.status: ...; ...}, errors first, ASCII, bounded in length. */
   static String summary(List<ValidationIssue> issues) {
     long errors = issues.stream().filter(i -> i.severity().isError()).count();
     long warnings = issues.size() - errors;
     StringBuilder sb = new StringBuilder().append(errors).append(errors == 1 ? " error, " : " errors, ")
         .append(warnings).append(warnings == 1 ? " warning" : " warnings");
     String sep = ": ";
-    for (ValidationIssue i : issues.stream().limit(HEADER_MAX_ISSUES).toList()) {
+    List<ValidationIssue> errorsFirst = issues.stream()
+        .sorted((a, b) -> Boolean.compare(b.severity().isError(), a.severity().isError())).toList();
+    for (ValidationIssue i : errorsFirst.stream().limit(HEADER_MAX_ISSUES).toList()) {
       String message = i.message().length() > HEADER_MAX_MESSAGE
           ? i.message().substring(0, HEADER_MAX_MESSAGE) + "..." : i.message();
       sb.append(sep).append(i.severity().name().toLowerCase(java.util.Locale.ROOT)).append(' ')
