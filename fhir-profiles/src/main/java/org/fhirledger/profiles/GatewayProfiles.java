@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Objects;
 import org.hl7.fhir.common.hapi.validation.support.CommonCodeSystemsTerminologyService;
 import org.hl7.fhir.common.hapi.validation.support.InMemoryTerminologyServerValidationSupport;
-import org.hl7.fhir.common.hapi.validation.support.PrePopulatedValidationSupport;
+import org.hl7.fhir.common.hapi.validation.support.NpmPackageValidationSupport;
 import org.hl7.fhir.common.hapi.validation.support.SnapshotGeneratingValidationSupport;
 import org.hl7.fhir.common.hapi.validation.support.ValidationSupportChain;
 import org.hl7.fhir.r4.model.StructureDefinition;
@@ -37,6 +37,12 @@ public final class GatewayProfiles {
   public static final String LEDGER_RECEIPT = BASE + "/StructureDefinition/ledger-receipt";
   /** Profile of the Provenance the gateway stores for every write through it. */
   public static final String GATEWAY_PROVENANCE = BASE + "/StructureDefinition/gateway-provenance";
+  /** Profile of the patient-privacy Consents the gateway enforces (the subset it understands). */
+  public static final String GATEWAY_CONSENT = BASE + "/StructureDefinition/gateway-consent";
+  /** The gateway's CapabilityStatement (what it adds in front of an EHR), as published in its package. */
+  public static final String CAPABILITY_STATEMENT = BASE + "/CapabilityStatement/fhir-ledger-gateway";
+  /** Where the gateway's FHIR package is on the classpath (written by the fhir-profiles build). */
+  public static final String PACKAGE_ON_CLASSPATH = "classpath:fhir-packages/org.fhirledger.gateway.tgz";
   /** Identifier system of OAuth client ids. */
   public static final String CLIENT_ID_SYSTEM = BASE + "/sid/client-id";
   /** Identifier system of a patient pseudonym (hex HMAC-SHA256, as written on the ledger). */
@@ -46,7 +52,8 @@ public final class GatewayProfiles {
 
   private static final List<String> RESOURCES =
       List.of("StructureDefinition-ledger-entry.json", "StructureDefinition-ledger-audit-event.json",
-          "StructureDefinition-ledger-receipt.json", "StructureDefinition-gateway-provenance.json");
+          "StructureDefinition-ledger-receipt.json", "StructureDefinition-gateway-provenance.json",
+          "StructureDefinition-gateway-consent.json");
 
   private GatewayProfiles() {}
 
@@ -76,13 +83,20 @@ public final class GatewayProfiles {
   /**
    * A validation support chain of the FHIR R4 core definitions, in-memory terminology (with the
    * common code systems: languages, UCUM, MIME types, ...), snapshot generation, and the gateway's
-   * own definitions. It never calls a remote terminology server: codes from systems it does not
-   * hold (for example DICOM) are reported as warnings, not errors.
+   * own definitions as published: loaded from its FHIR package ({@code fhir-packages/org.fhirledger.gateway.tgz} on
+   * the classpath) with HAPI's {@link NpmPackageValidationSupport}. It never calls a remote terminology server:
+   * codes from systems it does not hold (for example DICOM) are reported as warnings, not errors.
+   *
+   * @throws UncheckedIOException if the package is not on the classpath (the fhir-profiles build writes it)
    */
   public static IValidationSupport validationSupport(FhirContext fhirContext) {
     requireR4(fhirContext);
-    PrePopulatedValidationSupport own = new PrePopulatedValidationSupport(fhirContext);
-    structureDefinitions(fhirContext).forEach(own::addStructureDefinition);
+    NpmPackageValidationSupport own = new NpmPackageValidationSupport(fhirContext);
+    try {
+      own.loadPackageFromClasspath(PACKAGE_ON_CLASSPATH);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
     return new ValidationSupportChain(
         new DefaultProfileValidationSupport(fhirContext),
         own,

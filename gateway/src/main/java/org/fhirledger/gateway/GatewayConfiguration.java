@@ -5,6 +5,7 @@ import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import java.net.URI;
 import org.fhirledger.gateway.audit.AuditEndpoints;
 import org.fhirledger.gateway.auth.SmartAuthorizationInterceptor;
+import org.fhirledger.gateway.definitions.OwnDefinitionsProvider;
 import org.fhirledger.gateway.ledger.InteractionRecorder;
 import org.fhirledger.gateway.ledger.PseudonymErasure;
 import org.fhirledger.gateway.sandbox.SandboxEhr;
@@ -18,6 +19,7 @@ import org.fhirledger.gateway.server.InteractionForwarder;
 import org.fhirledger.gateway.upstream.MicronautUpstreamFhirClient;
 import org.fhirledger.gateway.upstream.UpstreamFhirClient;
 import org.fhirledger.gateway.upstream.UpstreamSettings;
+import org.fhirledger.gateway.validation.WriteValidation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -74,11 +76,16 @@ class GatewayConfiguration {
   ServletRegistrationBean<GatewayRestfulServer> fhirServlet(
       FhirContext fhirContext, InteractionForwarder forwarder, InteractionRecorder recorder,
       GatewayProperties properties, AuditEndpoints audit, PseudonymErasure pseudonymErasure,
-      ObjectProvider<SmartAuthorizationInterceptor> smartSecurity) {
-    GatewayRestfulServer server = new GatewayRestfulServer(fhirContext, forwarder, audit::serves);
+      ObjectProvider<SmartAuthorizationInterceptor> smartSecurity, OwnDefinitionsProvider definitions,
+      WriteValidation writeValidation) {
+    GatewayRestfulServer server = new GatewayRestfulServer(fhirContext, forwarder,
+        request -> audit.serves(request) || definitions.serves(request));
     server.registerProviders(audit.providers());
+    server.registerProvider(definitions);
     // Authentication and authorization before anything else is served (gateway.security.enabled).
     smartSecurity.ifAvailable(server::registerInterceptor);
+    // Then validation of writes, before the ledger intent and before anything is forwarded.
+    server.registerInterceptor(writeValidation);
     server.registerInterceptor(new FailedInteractionRecorder(recorder));
     server.registerInterceptor(pseudonymErasure);
     if (properties.publicBaseUrl() != null) {

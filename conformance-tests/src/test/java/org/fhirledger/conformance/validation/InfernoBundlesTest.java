@@ -1,0 +1,119 @@
+package org.fhirledger.conformance.validation;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ca.uhn.fhir.context.FhirContext;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.stream.Stream;
+import org.fhirledger.conformance.RawHttp;
+import org.fhirledger.conformance.RunningGateway;
+import org.fhirledger.gateway.sandbox.SandboxEhr;
+import org.hl7.fhir.r4.model.Bundle;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Inferno US Core reference bundles ({@code ../shared/testdata/fhir-bundles}) through a gateway in the default
+ * mode (warn) with US Core 6.1.0 loaded. Unchanged, they reach the sandbox EHR and are refused by it: each PUTs
+ * {@code Patient/<number>}, and HAPI JPA accepts client-assigned ids only with a non-numeric character. With only
+ * that id made alphanumeric, every bundle is stored whole; what the validator finds in them (the data holds flaws,
+ * such as an {@code effectivePeriod.stop}) comes back in {@code X-Validation-Issues}. Skips, saying so, when the shared data is absent.
+ */
+class InfernoBundlesTest {
+
+  private static final FhirContext FHIR = FhirContext.forR4Cached();
+  private static final RawHttp HTTP = new RawHttp(null);
+  private static Path shared;
+  private static RunningGateway gateway;
+
+  @BeforeAll
+  static void start() {
+    String dir = System.getProperty("shared.dir");
+    shared = dir == null ? null : Path.of(dir, "testdata");
+    boolean present = shared != null && Files.isDirectory(shared.resolve("fhir-bundles"))
+        && Files.isRegularFile(shared.resolve("fhir-packages/hl7.fhir.us.core-6.1.0.tgz"));
+    assumeTrue(present, "shared test data absent: no Inferno bundles or US Core package under "
+        + (shared == null ? "(no shared.dir system property)" : shared) + "; Inferno bundles not tested");
+    gateway = RunningGateway.start(RunningGateway.newDataDir("inferno"),
+        "gateway.validation.package-dir=" + shared.resolve("fhir-packages"));
+  }
+
+  @AfterAll
+  static void stop() {
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  @Test
+  void transaction_infernoBundlesUnchanged_validatedForwardedAndRefusedBySandboxForNumericIds() throws IOException {
+    for (Path file : bundles()) {
+      RawHttp.Response r = post(Files.readAllBytes(file));
+
+      // HAPI JPA (the sandbox) lets clients assign only ids with a non-numeric character; the bundles PUT
+      // Patient/<number>. The gateway forwards them unchanged and passes the EHR's refusal through.
+      assertEquals(400, r.status(), () -> file.getFileName() + ": " + r.text());
+      assertTrue(r.text().contains("HAPI-0960"), r.text());
+      assertTrue(r.header("X-Ledger-Index").isPresent(), "the refusal is on the ledger");
+    }
+  }
+
+  @Test
+  void transaction_infernoBundlesWithAlphanumericPatientIds_acceptedAndStoredWhole() throws IOException {
+    String ehr = gateway.bean(SandboxEhr.class).baseUrl().toString();
+    for (Path file : bundles()) {
+      ObjectNode bundle = (ObjectNode) new ObjectMapper().readTree(file.toFile());
+      List<String> puts = new ArrayList<>();
+      for (JsonNode entry : bundle.get("entry")) {
+        ObjectNode request = (ObjectNode) entry.get("request");
+        java.util.regex.Matcher numeric = NUMERIC_PUT.matcher(request.path("url").asText());
+        if ("PUT".equals(request.path("method").asText()) && numeric.matches()) {
+          String id = "inferno-" + numeric.group(2);
+          request.put("url", numeric.group(1) + "/" + id);
+          ((ObjectNode) entry.get("resource")).put("id", id);
+          puts.add(numeric.group(1) + "/" + id);
+        }
+      }
+
+      RawHttp.Response r = post(bundle.toString().getBytes(StandardCharsets.UTF_8));
+
+      assertEquals(200, r.status(), () -> file.getFileName() + ": " + r.text());
+      Bundle response = FHIR.newJsonParser().parseResource(Bundle.class, r.text());
+      assertEquals(bundle.get("entry").size(), response.getEntry().size(), file.getFileName().toString());
+      response.getEntry().forEach(e -> assertTrue(e.getResponse().getStatus().startsWith("20"),
+          () -> file.getFileName() + ": " + e.getResponse().getStatus()));
+      for (String url : puts) {
+        assertEquals(200, HTTP.get(ehr + "/" + url).status(), () -> url + " not stored");
+      }
+      System.out.println(file.getFileName() + ": " + r.header("X-Validation-Issues").orElse("no issues"));
+    }
+  }
+
+  private static final java.util.regex.Pattern NUMERIC_PUT = java.util.regex.Pattern.compile("([A-Za-z]+)/([0-9]+)");
+
+  private static List<Path> bundles() throws IOException {
+    try (Stream<Path> files = Files.list(shared.resolve("fhir-bundles"))) {
+      List<Path> bundles = files.filter(p -> p.getFileName().toString().endsWith(".json")).sorted().toList();
+      assertTrue(bundles.size() >= 3, bundles::toString);
+      return bundles;
+    }
+  }
+
+  private static RawHttp.Response post(byte[] body) {
+    // Hundreds of entries, each validated and then stored by the EHR: minutes on a loaded 2-core machine.
+    return HTTP.send(RawHttp.request(gateway.baseUrl()).timeout(java.time.Duration.ofMinutes(10))
+        .header("Content-Type", "application/fhir+json")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body)).build());
+  }
+}
