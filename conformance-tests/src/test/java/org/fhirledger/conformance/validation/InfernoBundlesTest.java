@@ -16,6 +16,7 @@ import java.util.List;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.stream.Stream;
 import org.fhirledger.conformance.RawHttp;
+import org.fhirledger.conformance.TestIssuer;
 import org.fhirledger.conformance.RunningGateway;
 import org.fhirledger.gateway.sandbox.SandboxEhr;
 import org.hl7.fhir.r4.model.Bundle;
@@ -33,7 +34,7 @@ import org.junit.jupiter.api.Test;
 class InfernoBundlesTest {
 
   private static final FhirContext FHIR = FhirContext.forR4Cached();
-  private static final RawHttp HTTP = new RawHttp(null);
+  private static final RawHttp HTTP = new RawHttp(null, TestIssuer.suiteToken());
   private static Path shared;
   private static RunningGateway gateway;
 

@@ -22,6 +22,7 @@ import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.fhirledger.conformance.RawHttp;
+import org.fhirledger.conformance.TestIssuer;
 import org.fhirledger.conformance.RunningGateway;
 import org.fhirledger.gateway.sandbox.SandboxEhr;
 import org.hl7.fhir.r4.model.Bundle;
@@ -43,7 +44,7 @@ class UsCoreLabResultsTest {
   private static final String FHIR_JSON = "application/fhir+json";
   private static final String MRN_SYSTEM = "http://hospital.smarthealthit.org";
   private static final String MRN = "1032702";
-  private static final RawHttp HTTP = new RawHttp(null);
+  private static final RawHttp HTTP = new RawHttp(null, TestIssuer.suiteToken());
 
   private static Path shared;
   private static Map<String, String> examples;

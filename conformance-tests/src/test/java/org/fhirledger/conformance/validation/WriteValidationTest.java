@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.UUID;
 import org.fhirledger.conformance.RawHttp;
+import org.fhirledger.conformance.TestIssuer;
 import org.fhirledger.conformance.RunningGateway;
 import org.fhirledger.gateway.sandbox.SandboxEhr;
 import org.fhirledger.profiles.GatewayProfiles;
@@ -33,7 +34,7 @@ class WriteValidationTest {
   private static RunningGateway gateway;
   private static String base;
   private static String ehr;
-  private static final RawHttp HTTP = new RawHttp(null);
+  private static final RawHttp HTTP = new RawHttp(null, TestIssuer.suiteToken());
 
   @BeforeAll
   static void start() {
