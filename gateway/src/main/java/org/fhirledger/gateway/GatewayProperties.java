@@ -3,6 +3,8 @@ package org.fhirledger.gateway;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -47,7 +49,32 @@ public record GatewayProperties(
       @DefaultValue("0ms") Duration maxBatchDelay,
       @DefaultValue("10s") Duration watermarkInterval,
       @DefaultValue("local") LedgerMode mode,
-      @DefaultValue Raft raft) {}
+      @DefaultValue Raft raft,
+      @DefaultValue Witnessing witness) {}
+
+  /**
+   * C2SP tlog-witness between gateways: this gateway as a witness of other organizations' logs, and the witnesses
+   * this gateway's log asks to cosign its checkpoints.
+   *
+   * @param enabled serve {@code POST /ledger/witness/add-checkpoint} for the logs in {@code logs}
+   * @param name this witness's key name (default {@code <origin>/witness})
+   * @param keyFile this witness's cosigning key (default {@code <data-dir>/ledger/witness.key}, generated on first
+   *     start, mode 0600, with its vkey beside it)
+   * @param logs verifier keys ({@code name+id+key}) of the logs this gateway witnesses
+   * @param peers witnesses this gateway's log submits its checkpoints to, by name: {@code url} (their submission
+   *     prefix, e.g. {@code https://other.example/ledger/witness}) and {@code vkey} (their cosigning key)
+   * @param interval how often the latest checkpoint is submitted to the peers
+   */
+  public record Witnessing(
+      @DefaultValue("false") boolean enabled,
+      String name,
+      Path keyFile,
+      @DefaultValue List<String> logs,
+      @DefaultValue Map<String, WitnessPeer> peers,
+      @DefaultValue("2s") Duration interval) {}
+
+  /** A witness this gateway's log submits its checkpoints to. */
+  public record WitnessPeer(URI url, String vkey) {}
 
   /** Where the ledger lives. */
   public enum LedgerMode {
@@ -72,7 +99,7 @@ public record GatewayProperties(
    */
   public record Raft(
       String memberId,
-      java.util.Map<String, String> peers,
+      Map<String, String> peers,
       Path groupKeyFile,
       @DefaultValue("1s") Duration electionTimeout,
       @DefaultValue("10000") long snapshotEvery) {}
