@@ -54,7 +54,10 @@ public record RaftMemberConfig(String memberId, Map<String, String> peers, Path 
     }
   }
 
-  /** A member with a 1 s election timeout, a snapshot every 10,000 batches, 2 batches in flight (appends wait in the queue and form larger batches: measured 12x more appends/s than with 16), 8 MiB segments. */
+  /**
+   * A member with a 1 s election timeout, a snapshot every 10,000 batches, 8 MiB segments and 2 batches in flight:
+   * appends then wait in the queue and form larger batches (measured: 12x the appends/s of 16 in flight).
+   */
   public static RaftMemberConfig of(String memberId, Map<String, String> peers, Path dataDir) {
     return new RaftMemberConfig(memberId, peers, dataDir, Duration.ofSeconds(1), 10_000, 2, 8L << 20);
   }
