@@ -147,7 +147,18 @@ final class LedgerStateMachine extends BaseStateMachine {
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     LogEntryProto entry = trx.getLogEntry();
     TermIndex ti = TermIndex.valueOf(entry);
-    List<byte[]> batch = Messages.readBatch(entry.getStateMachineLogEntry().getLogData());
+    List<byte[]> batch;
+    try {
+      batch = Messages.readBatch(entry.getStateMachineLogEntry().getLogData());
+    } catch (IllegalArgumentException malformed) {
+      // Every member decodes the same bytes the same way, so skipping is deterministic: a malformed proposal (from
+      // a faulty or hostile member) is refused by all, and stops none.
+      log.warn("member {} skips malformed Raft entry {}: {}", getId(), ti, malformed.getMessage());
+      synchronized (applyLock) {
+        updateLastAppliedTermIndex(ti);
+      }
+      return CompletableFuture.completedFuture(Message.EMPTY);
+    }
     Message reply;
     long size;
     synchronized (applyLock) {

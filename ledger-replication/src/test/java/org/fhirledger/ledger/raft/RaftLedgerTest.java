@@ -141,7 +141,7 @@ class RaftLedgerTest {
       down.close();
       members.remove(down);
 
-      appendConcurrently(leader.ledger(), "while-down", 2400);
+      appendConcurrently(leader.ledger(), "while-down", 1200);
       for (Member m : members) {
         m.ledger().snapshotNow(30_000);
       }
