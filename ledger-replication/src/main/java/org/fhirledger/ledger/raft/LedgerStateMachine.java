@@ -121,16 +121,32 @@ final class LedgerStateMachine extends BaseStateMachine {
     if (s == null) {
       return;
     }
-    ConsensusPosition stored = replica.appliedPosition();
-    if (stored.index() < s.getIndex()) {
-      throw new IOException("the ledger database is at Raft index " + stored.index() + " but this member's snapshot "
-          + "says " + s.getIndex() + ": the database was replaced or restored from an older backup; move "
-          + snapshots.getSnapshotFile(s.getTerm(), s.getIndex()).getParent() + " aside so the member catches up "
-          + "from the group");
+    // The snapshot's Raft index may be past the last batch (configuration and leader entries follow it), so compare
+    // tree sizes: the database must hold at least what it held when the snapshot was taken.
+    long snapshotSize = snapshotTreeSize(s);
+    long size = replica.reader().latestCheckpoint().size();
+    if (size < snapshotSize) {
+      throw new IOException("the ledger database holds " + size + " entries but this member's snapshot at Raft index "
+          + s.getIndex() + " was taken at " + snapshotSize + ": the database was replaced or restored from an older "
+          + "backup; move " + snapshots.getSnapshotFile(s.getTerm(), s.getIndex()).getParent() + " aside so the "
+          + "member catches up from the group");
     }
     if (getLastAppliedTermIndex() == null || getLastAppliedTermIndex().getIndex() < s.getIndex()) {
       setLastAppliedTermIndex(s.getTermIndex());
     }
+  }
+
+  private static long snapshotTreeSize(SingleFileSnapshotInfo s) throws IOException {
+    for (String line : Files.readAllLines(s.getFile().getPath(), StandardCharsets.UTF_8)) {
+      if (line.startsWith("tree-size ")) {
+        try {
+          return Long.parseLong(line.substring("tree-size ".length()).trim());
+        } catch (NumberFormatException e) {
+          break;
+        }
+      }
+    }
+    throw new IOException("snapshot file " + s.getFile().getPath() + " has no tree-size line");
   }
 
   @Override

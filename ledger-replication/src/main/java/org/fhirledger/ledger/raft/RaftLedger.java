@@ -357,7 +357,7 @@ public final class RaftLedger implements Ledger {
   /**
    * Takes a snapshot on this member now (Raft may then purge its log up to it).
    *
-   * @return the Raft index of the snapshot
+   * @return the log index Ratis reports in its reply
    */
   public long snapshotNow(long timeoutMillis) throws LedgerUnavailableException {
     try {
@@ -370,6 +370,17 @@ public final class RaftLedger implements Ledger {
     } catch (IOException e) {
       throw new LedgerUnavailableException("snapshot failed: " + e.getMessage(), e);
     }
+  }
+
+  /** The Raft index this member applied last (batches, configuration and leader entries alike). */
+  long appliedRaftIndex() {
+    var ti = stateMachine.getLastAppliedTermIndex();
+    return ti == null ? -1 : ti.getIndex();
+  }
+
+  /** The Raft index of the last batch in this member's log. */
+  long appliedBatchIndex() {
+    return replica.appliedPosition().index();
   }
 
   /** How often this member caught up by copying batches from the leader because the Raft log it missed was purged. */

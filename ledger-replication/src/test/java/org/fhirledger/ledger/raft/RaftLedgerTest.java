@@ -166,6 +166,40 @@ class RaftLedgerTest {
     }
   }
 
+  @Test
+  void restart_afterSnapshotPastTheLastBatch_memberStartsAndStaysIdentical() throws Exception {
+    NoteSigner group = NoteSigner.generate("raft.restart.test.example/ledger", new SecureRandom());
+    Map<String, String> peers = Members.peers(List.of("a", "b", "c"));
+    List<Member> members = new ArrayList<>();
+    try {
+      for (String id : peers.keySet()) {
+        members.add(Members.start(Members.config(id, peers, tmp), group, 64));
+      }
+      Members.await("a leader", WAIT, () -> members.stream().anyMatch(m -> m.ledger().isLeader()));
+      appendConcurrently(members.get(0).ledger(), "before", 100);
+      // a new leader appends its own (non-batch) entry: the next snapshot is at a Raft index past the last batch
+      Member follower = members.stream().filter(m -> !m.ledger().isLeader()).findFirst().orElseThrow();
+      follower.ledger().transferLeadership(follower.ledger().memberId(), 20_000);
+      Members.await("the new leader", WAIT, () -> follower.ledger().isLeader());
+      Member restarted = members.stream().filter(m -> m != follower).findFirst().orElseThrow();
+      Members.await("the new leader's own entry applied", WAIT,
+          () -> restarted.ledger().appliedRaftIndex() > restarted.ledger().appliedBatchIndex());
+      restarted.ledger().snapshotNow(30_000);
+      restarted.close();
+      members.remove(restarted);
+
+      Member back = Members.start(Members.config(restarted.ledger().memberId(), peers, tmp), group, 64);
+      members.add(back);
+      appendConcurrently(follower.ledger(), "after", 100);
+      long size = follower.ledger().latestCheckpoint().size();
+      Members.await("every member at tree size " + size, WAIT, () -> members.stream()
+          .allMatch(m -> m.ledger().latestCheckpoint().size() == size));
+      assertIdentical(members, group);
+    } finally {
+      members.forEach(Member::close);
+    }
+  }
+
   private static RaftMemberConfig small(RaftMemberConfig c) {
     return c.withSnapshotEvery(50).withLogSegmentBytes(64 * 1024);
   }

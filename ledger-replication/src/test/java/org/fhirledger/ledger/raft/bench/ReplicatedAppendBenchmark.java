@@ -25,7 +25,7 @@ import org.fhirledger.ledger.raft.RaftMemberConfig;
  * the member it was sent to. Prints throughput and latency percentiles per measured second and overall.
  *
  * <p>{@code ReplicatedAppendBenchmark [-c concurrency=256] [-s seconds=20] [-w warmup=5] [-b entryBytes=300]
- * [-m maxBatch=1024] [-f batchesInFlightPerMember=2]}. Run with {@code ./mvnw -Pbench -pl ledger-replication -am verify -DskipTests
+ * [-m maxBatch=1024] [-f batchesInFlightPerMember=1]}. Run with {@code ./mvnw -Pbench -pl ledger-replication -am verify -DskipTests
  * -Dbench.args="-c 256 -s 20"}.
  */
 public final class ReplicatedAppendBenchmark {
@@ -37,7 +37,7 @@ public final class ReplicatedAppendBenchmark {
     int warmup = 5;
     int bytes = 300;
     int maxBatch = 1024;
-    int proposals = 2;
+    int proposals = 1;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "-c" -> concurrency = Integer.parseInt(args[++i]);
