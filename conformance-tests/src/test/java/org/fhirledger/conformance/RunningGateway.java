@@ -48,6 +48,11 @@ public final class RunningGateway implements AutoCloseable {
         "gateway.data-dir=" + dataDir.toAbsolutePath(),
         "spring.main.register-shutdown-hook=false",
         "spring.jmx.enabled=false"));
+    // A property given by the caller replaces the default of the same name (both would bind as "a,b").
+    for (String p : properties) {
+      String key = p.substring(0, p.indexOf('=') + 1);
+      props.removeIf(d -> d.startsWith(key));
+    }
     props.addAll(List.of(properties));
     for (String security : testIssuer ? TestIssuer.gatewayProperties() : new String[0]) {
       String key = security.substring(0, security.indexOf('=') + 1);

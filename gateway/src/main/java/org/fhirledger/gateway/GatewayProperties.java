@@ -3,6 +3,8 @@ package org.fhirledger.gateway;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -44,12 +46,70 @@ public record GatewayProperties(
    * @param maxBatchSize most entries committed in one transaction and checkpoint
    * @param maxBatchDelay how long the sequencer waits to fill a batch (0: batch only under load)
    * @param watermarkInterval how often the reconciliation watermark is stored (also stored on clean shutdown)
+   * @param mode {@code local}: this gateway's own log; {@code raft}: one log replicated between organizations
+   *     (module ledger-replication), where this gateway runs one member
+   * @param raft the member's settings in {@code raft} mode
    */
   public record LedgerSettings(
       @DefaultValue("localhost/ledger") String origin,
       @DefaultValue("1024") int maxBatchSize,
       @DefaultValue("0ms") Duration maxBatchDelay,
-      @DefaultValue("10s") Duration watermarkInterval) {}
+      @DefaultValue("10s") Duration watermarkInterval,
+      @DefaultValue("local") LedgerMode mode,
+      @DefaultValue Raft raft,
+      @DefaultValue Witnessing witness) {}
+
+  /**
+   * C2SP tlog-witness between gateways: this gateway as a witness of other organizations' logs, and the witnesses
+   * this gateway's log asks to cosign its checkpoints.
+   *
+   * @param enabled serve {@code POST /ledger/witness/add-checkpoint} for the logs in {@code logs}
+   * @param name this witness's key name (default {@code <origin>/witness})
+   * @param keyFile this witness's cosigning key (default {@code <data-dir>/ledger/witness.key}, generated on first
+   *     start, mode 0600, with its vkey beside it)
+   * @param logs verifier keys ({@code name+id+key}) of the logs this gateway witnesses
+   * @param peers witnesses this gateway's log submits its checkpoints to, by name: {@code url} (their submission
+   *     prefix, e.g. {@code https://other.example/ledger/witness}) and {@code vkey} (their cosigning key)
+   * @param interval how often the latest checkpoint is submitted to the peers
+   */
+  public record Witnessing(
+      @DefaultValue("false") boolean enabled,
+      String name,
+      Path keyFile,
+      @DefaultValue List<String> logs,
+      @DefaultValue Map<String, WitnessPeer> peers,
+      @DefaultValue("2s") Duration interval) {}
+
+  /** A witness this gateway's log submits its checkpoints to. */
+  public record WitnessPeer(URI url, String vkey) {}
+
+  /** Where the ledger lives. */
+  public enum LedgerMode {
+    /** This gateway's own log in its data directory. */
+    LOCAL,
+    /** One member of a log replicated between organizations on Apache Ratis. */
+    RAFT
+  }
+
+  /**
+   * One member of the replicated ledger ({@code gateway.ledger.mode=raft}). In this mode {@code gateway.ledger.origin}
+   * names this gateway inside the shared log (its entries carry it; it reconciles only its own intents), and the
+   * log itself is named by the group key.
+   *
+   * @param memberId this gateway's member id, a key of {@code peers}
+   * @param peers every member's Raft endpoint, this one included: {@code gateway.ledger.raft.peers.<id>=host:port};
+   *     identical on every member
+   * @param groupKeyFile the group's signing key ({@code PRIVATE+KEY+<log origin>+...}), the same file on every
+   *     member; its name is the log origin
+   * @param electionTimeout minimum Raft election timeout; leader failover takes about this long
+   * @param snapshotEvery Raft log entries (batches) between snapshots
+   */
+  public record Raft(
+      String memberId,
+      Map<String, String> peers,
+      Path groupKeyFile,
+      @DefaultValue("1s") Duration electionTimeout,
+      @DefaultValue("10000") long snapshotEvery) {}
 
 
   /**

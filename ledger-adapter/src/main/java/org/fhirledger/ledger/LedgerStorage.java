@@ -71,6 +71,40 @@ public interface LedgerStorage extends TileReader, AutoCloseable {
    */
   void commitBatch(Batch batch) throws LedgerUnavailableException;
 
+  /**
+   * A position in an external consensus log (for Raft: term and log index) that a replicated ledger has applied up
+   * to; {@code (-1, -1)} when nothing was applied.
+   */
+  record ConsensusPosition(long term, long index) {
+    public static final ConsensusPosition NONE = new ConsensusPosition(-1, -1);
+
+    public ConsensusPosition {
+      if (term < -1 || index < -1) {
+        throw new IllegalArgumentException("term and index must be >= -1, were " + term + ", " + index);
+      }
+    }
+  }
+
+  /**
+   * Like {@link #commitBatch(Batch)}, and records {@code position} as the last applied consensus position in the same
+   * transaction, so a crash leaves the log and the position in agreement. Only storage that backs a replicated
+   * ledger implements it.
+   *
+   * @throws UnsupportedOperationException if this storage cannot record consensus positions
+   */
+  default void commitBatch(Batch batch, ConsensusPosition position) throws LedgerUnavailableException {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " does not record consensus positions");
+  }
+
+  /**
+   * The consensus position committed with the last batch (see {@link #commitBatch(Batch, ConsensusPosition)}).
+   *
+   * @throws UnsupportedOperationException if this storage cannot record consensus positions
+   */
+  default ConsensusPosition consensusPosition() throws LedgerUnavailableException {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " does not record consensus positions");
+  }
+
   /** The signed note of the checkpoint for {@code treeSize}, if one was stored. */
   Optional<String> checkpoint(long treeSize) throws LedgerUnavailableException;
 

@@ -37,6 +37,23 @@ public final class Ledgers {
   }
 
   /**
+   * Opens one member's replica of a log whose batches a consensus engine orders (see {@link LedgerReplica}), on
+   * {@code storage}, signing with {@code signer}. The storage is owned by the replica from then on.
+   *
+   * @throws LedgerVerificationException if the stored log does not match its latest signed checkpoint
+   * @throws LedgerUnavailableException if storage fails
+   */
+  public static LedgerReplica openReplica(LedgerStorage storage, NoteSigner signer, LedgerOptions options)
+      throws LedgerUnavailableException, LedgerVerificationException {
+    try {
+      return SequencingLedger.openReplica(storage, signer, options);
+    } catch (LedgerUnavailableException | LedgerVerificationException | RuntimeException e) {
+      storage.close();
+      throw e;
+    }
+  }
+
+  /**
    * Opens the default ledger: an H2 file database in {@code dataDir}, signed by the key in
    * {@code dataDir/ledger-signer.key}, generated on first start (mode 0600) for {@code origin}.
    */

@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * checkpoint after proving it consistent with the last one, commits entries, tiles and checkpoint in one
  * transaction, and only then completes the appenders' futures.
  */
-final class SequencingLedger implements Ledger {
+final class SequencingLedger implements Ledger, LedgerReplica {
   private static final Logger log = LoggerFactory.getLogger(SequencingLedger.class);
   private static final int MAX_READ = 4096;
 
@@ -49,16 +49,19 @@ final class SequencingLedger implements Ledger {
   private volatile Checkpoint latest;
   private volatile boolean closed;
   private volatile LedgerUnavailableException fenced;
+  private final boolean replica;
+  private volatile LedgerStorage.ConsensusPosition applied = LedgerStorage.ConsensusPosition.NONE;
 
   // Owned by the sequencer thread after construction.
   private long epoch;
   private RightEdge edge;
   private boolean needsRecovery;
 
-  private SequencingLedger(LedgerStorage storage, NoteSigner signer, LedgerOptions options) {
+  private SequencingLedger(LedgerStorage storage, NoteSigner signer, LedgerOptions options, boolean replica) {
     this.storage = storage;
     this.signer = signer;
     this.options = options;
+    this.replica = replica;
     this.sequencer = Thread.ofPlatform().name("ledger-sequencer").daemon(true).unstarted(this::run);
   }
 
@@ -67,13 +70,72 @@ final class SequencingLedger implements Ledger {
     Objects.requireNonNull(storage, "storage");
     Objects.requireNonNull(signer, "signer");
     Objects.requireNonNull(options, "options");
-    SequencingLedger l = new SequencingLedger(storage, signer, options);
+    SequencingLedger l = new SequencingLedger(storage, signer, options, false);
     WriterState ws = storage.acquireWriter(options.writerName());
     l.epoch = ws.epoch();
     l.load(ws.treeSize());
     l.sequencer.start();
     log.info("ledger {} open as writer epoch {} at tree size {}", signer.name(), l.epoch, l.latest.size());
     return l;
+  }
+
+  /** Opens a replica: no sequencer thread; batches arrive through {@link #apply}. */
+  static SequencingLedger openReplica(LedgerStorage storage, NoteSigner signer, LedgerOptions options)
+      throws LedgerUnavailableException, LedgerVerificationException {
+    Objects.requireNonNull(storage, "storage");
+    Objects.requireNonNull(signer, "signer");
+    Objects.requireNonNull(options, "options");
+    SequencingLedger l = new SequencingLedger(storage, signer, options, true);
+    WriterState ws = storage.acquireWriter(options.writerName());
+    l.epoch = ws.epoch();
+    l.load(ws.treeSize());
+    l.applied = storage.consensusPosition();
+    log.info("ledger replica {} open at tree size {}, consensus position {}", signer.name(), l.latest.size(),
+        l.applied);
+    return l;
+  }
+
+  @Override
+  public LedgerStorage.ConsensusPosition appliedPosition() {
+    return applied;
+  }
+
+  @Override
+  public synchronized Checkpoint apply(List<byte[]> entries, LedgerStorage.ConsensusPosition position)
+      throws LedgerUnavailableException {
+    if (!replica) {
+      throw new IllegalStateException("not a replica");
+    }
+    Objects.requireNonNull(position, "position");
+    LedgerStorage.ConsensusPosition last = applied;
+    if (position.index() < last.index() || position.term() < last.term()) {
+      throw new IllegalArgumentException("consensus position " + position + " is before the applied " + last);
+    }
+    if (closed) {
+      throw new LedgerUnavailableException("the ledger is closed");
+    }
+    for (byte[] e : entries) {
+      if (e.length > 0xFFFF) {
+        throw new IllegalArgumentException("entry of " + e.length + " bytes exceeds the 65535-byte limit");
+      }
+    }
+    Checkpoint cp = commitEntries(entries, position);
+    applied = position;
+    return cp;
+  }
+
+  @Override
+  public List<Long> batchEnds(long after, int limit) throws LedgerUnavailableException {
+    long size = latest.size();
+    if (after >= size) {
+      return List.of();
+    }
+    return storage.checkpointSizes(after + 1, size, limit);
+  }
+
+  @Override
+  public Ledger reader() {
+    return this;
   }
 
   /**
@@ -109,6 +171,9 @@ final class SequencingLedger implements Ledger {
     Objects.requireNonNull(entry, "entry");
     if (entry.length > 0xFFFF) {
       throw new IllegalArgumentException("entry of " + entry.length + " bytes exceeds the 65535-byte limit");
+    }
+    if (replica) {
+      throw new UnsupportedOperationException("this ledger is a replica: append through its consensus group");
     }
     CompletableFuture<AppendResult> f = new CompletableFuture<>();
     if (closed) {
@@ -185,21 +250,47 @@ final class SequencingLedger implements Ledger {
   }
 
   private void process(List<Pending> batch) {
-    if (fenced != null) {
-      fail(batch, fenced);
-      return;
-    }
-    if (needsRecovery && !recover()) {
-      fail(batch, new LedgerUnavailableException("the ledger database is unavailable"));
-      return;
-    }
-    long oldSize = edge.size();
-    RightEdge next = edge.copy();
-    List<TileWrite> tiles = new ArrayList<>();
     List<byte[]> entries = new ArrayList<>(batch.size());
     for (Pending p : batch) {
       entries.add(p.data());
-      next.append(Rfc6962.leafHash(p.data()), tiles);
+    }
+    Checkpoint cp;
+    try {
+      cp = commitEntries(entries, null);
+    } catch (LedgerUnavailableException e) {
+      fail(batch, e);
+      return;
+    }
+    long first = cp.size() - batch.size();
+    for (int i = 0; i < batch.size(); i++) {
+      batch.get(i).future().complete(new AppendResult(first + i, cp));
+    }
+  }
+
+  /**
+   * Hashes {@code entries} onto the right edge, signs the extension after proving it consistent, and commits it as
+   * one batch (with {@code position}, if not null). Called by one thread at a time: the sequencer, or a replica's
+   * {@link #apply}.
+   */
+  private Checkpoint commitEntries(List<byte[]> entries, LedgerStorage.ConsensusPosition position)
+      throws LedgerUnavailableException {
+    if (fenced != null) {
+      throw fenced;
+    }
+    if (needsRecovery && !recover()) {
+      throw new LedgerUnavailableException("the ledger database is unavailable");
+    }
+    long oldSize = edge.size();
+    if (entries.isEmpty()) {
+      if (position != null) {
+        storage.commitBatch(new Batch(epoch, oldSize, oldSize, List.of(), List.of(), latest.signedNote()), position);
+      }
+      return latest;
+    }
+    RightEdge next = edge.copy();
+    List<TileWrite> tiles = new ArrayList<>();
+    for (byte[] e : entries) {
+      next.append(Rfc6962.leafHash(e), tiles);
     }
     next.partialTilesSince(oldSize, tiles);
     Checkpoint cp;
@@ -210,27 +301,27 @@ final class SequencingLedger implements Ledger {
           "refusing to sign a checkpoint for batch [" + oldSize + ", " + next.size() + "): " + e.getMessage(), e);
       log.error("ledger writer stops: {}", stopNow.getMessage());
       fenced = stopNow;
-      fail(batch, stopNow);
-      return;
+      throw stopNow;
     }
+    Batch b = new Batch(epoch, oldSize, next.size(), entries, tiles, cp.signedNote());
     try {
-      storage.commitBatch(new Batch(epoch, oldSize, next.size(), entries, tiles, cp.signedNote()));
+      if (position == null) {
+        storage.commitBatch(b);
+      } else {
+        storage.commitBatch(b, position);
+      }
     } catch (LedgerFencedException e) {
       log.warn("ledger writer fenced: {}", e.getMessage());
       fenced = e;
-      fail(batch, e);
-      return;
+      throw e;
     } catch (LedgerUnavailableException e) {
       log.warn("ledger batch failed: {}", e.getMessage());
       needsRecovery = true;
-      fail(batch, e);
-      return;
+      throw e;
     }
     edge = next;
     latest = cp;
-    for (int i = 0; i < batch.size(); i++) {
-      batch.get(i).future().complete(new AppendResult(oldSize + i, cp));
-    }
+    return cp;
   }
 
   /**
@@ -296,6 +387,9 @@ final class SequencingLedger implements Ledger {
         return false;
       }
       load(ws.treeSize());
+      if (replica) {
+        applied = storage.consensusPosition();
+      }
       needsRecovery = false;
       return true;
     } catch (LedgerUnavailableException e) {
@@ -399,6 +493,12 @@ final class SequencingLedger implements Ledger {
       return;
     }
     closed = true;
+    if (replica) {
+      synchronized (this) {
+        storage.close();
+      }
+      return;
+    }
     queue.add(STOP);
     try {
       sequencer.join(TimeUnit.SECONDS.toMillis(30));

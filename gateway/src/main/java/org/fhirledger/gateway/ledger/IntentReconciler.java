@@ -135,7 +135,8 @@ final class IntentReconciler {
           log.warn("Ledger entry {} is not a gateway entry; skipped by reconciliation", entry.index());
           continue;
         }
-        if (record.type() == EntryType.INTENT) {
+        if (record.type() == EntryType.INTENT && origin.equals(record.origin())) {
+          // In a log shared between organizations only this gateway's own intents are its to reconcile.
           open.put(entry.index(), record);
         } else if (record.type() == EntryType.OUTCOME) {
           open.remove(record.intentIndex());

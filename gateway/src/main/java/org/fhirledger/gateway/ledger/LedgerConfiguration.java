@@ -16,6 +16,9 @@ import org.fhirledger.ledger.entry.PatientSecretStore;
 import org.fhirledger.ledger.entry.Pseudonymizer;
 import org.fhirledger.ledger.jdbc.JdbcLedgerStorage;
 import org.fhirledger.ledger.jdbc.JdbcPatientSecretStore;
+import org.fhirledger.ledger.note.NoteSigner;
+import org.fhirledger.ledger.raft.RaftLedger;
+import org.fhirledger.ledger.raft.RaftMemberConfig;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -40,7 +43,27 @@ class LedgerConfiguration {
         .withClock(clock)
         .withMaxBatchSize(settings.maxBatchSize())
         .withMaxBatchDelay(settings.maxBatchDelay());
+    if (settings.mode() == GatewayProperties.LedgerMode.RAFT) {
+      return raftMember(properties, settings, options);
+    }
     return Ledgers.openH2(ledgerDir(properties), settings.origin(), options);
+  }
+
+  /** This gateway's member of the replicated ledger: its own copy of the log in the same H2 database file. */
+  private static Ledger raftMember(GatewayProperties properties, GatewayProperties.LedgerSettings settings,
+      LedgerOptions options) throws LedgerUnavailableException, LedgerVerificationException, java.io.IOException {
+    GatewayProperties.Raft raft = settings.raft();
+    if (raft.memberId() == null || raft.peers() == null || raft.peers().isEmpty() || raft.groupKeyFile() == null) {
+      throw new IllegalStateException("gateway.ledger.mode=raft needs gateway.ledger.raft.member-id, "
+          + "gateway.ledger.raft.peers.<id>=host:port for every member, and gateway.ledger.raft.group-key-file");
+    }
+    NoteSigner group = NoteSigner.parse(Files.readString(raft.groupKeyFile()).trim());
+    Path dir = ledgerDir(properties);
+    RaftMemberConfig member = RaftMemberConfig.of(raft.memberId(), raft.peers(), dir)
+        .withElectionTimeout(raft.electionTimeout())
+        .withSnapshotEvery(raft.snapshotEvery());
+    return RaftLedger.open(member, JdbcLedgerStorage.open(JdbcLedgerStorage.h2(dir), options.clock()), group,
+        options.withWriterName("raft member " + raft.memberId()));
   }
 
   @Bean

@@ -38,17 +38,25 @@ class LedgerHttpApi {
   private static final CacheControl IMMUTABLE = CacheControl.maxAge(365, TimeUnit.DAYS).cachePublic().immutable();
 
   private final Ledger ledger;
+  private final WitnessConfiguration.WitnessRounds witnessRounds;
 
-  LedgerHttpApi(Ledger ledger) {
+  LedgerHttpApi(Ledger ledger, WitnessConfiguration.WitnessRounds witnessRounds) {
     this.ledger = Objects.requireNonNull(ledger, "ledger");
+    this.witnessRounds = Objects.requireNonNull(witnessRounds, "witnessRounds");
   }
 
+  /**
+   * The latest checkpoint; when witnesses are configured, the latest one they cosigned, with their cosignatures
+   * appended (C2SP tlog-cosignature), until a first round has cosigned one.
+   */
   @GetMapping("/checkpoint")
   ResponseEntity<String> checkpoint() {
+    String note = witnessRounds.cosigning().flatMap(c -> c.latestCosigned())
+        .orElseGet(() -> ledger.latestCheckpoint().signedNote());
     return ResponseEntity.ok()
         .contentType(TEXT_UTF8)
         .cacheControl(CacheControl.maxAge(2, TimeUnit.SECONDS).cachePublic())
-        .body(ledger.latestCheckpoint().signedNote());
+        .body(note);
   }
 
   @GetMapping("/vkey")

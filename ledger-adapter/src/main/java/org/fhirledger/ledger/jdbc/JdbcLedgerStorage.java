@@ -149,16 +149,46 @@ public final class JdbcLedgerStorage implements LedgerStorage {
 
   @Override
   public void commitBatch(Batch batch) throws LedgerUnavailableException {
+    commit(batch, null);
+  }
+
+  @Override
+  public void commitBatch(Batch batch, ConsensusPosition position) throws LedgerUnavailableException {
+    commit(batch, Objects.requireNonNull(position, "position"));
+  }
+
+  @Override
+  public ConsensusPosition consensusPosition() throws LedgerUnavailableException {
+    return read(c -> {
+      try (PreparedStatement q = c.prepareStatement(
+          "SELECT consensus_term, consensus_index FROM ledger_state WHERE id = 1");
+          ResultSet rs = q.executeQuery()) {
+        if (!rs.next()) {
+          throw new LedgerUnavailableException("ledger_state row is missing; the schema is damaged");
+        }
+        return new ConsensusPosition(rs.getLong(1), rs.getLong(2));
+      }
+    });
+  }
+
+  private void commit(Batch batch, ConsensusPosition position) throws LedgerUnavailableException {
     synchronized (writerLock) {
       if (writer == null) {
         throw new IllegalStateException("acquireWriter first");
       }
       try {
-        try (PreparedStatement cas = writer.prepareStatement(
-            "UPDATE ledger_state SET tree_size = ? WHERE id = 1 AND writer_epoch = ? AND tree_size = ?")) {
-          cas.setLong(1, batch.newSize());
-          cas.setLong(2, batch.epoch());
-          cas.setLong(3, batch.oldSize());
+        try (PreparedStatement cas = writer.prepareStatement(position == null
+            ? "UPDATE ledger_state SET tree_size = ? WHERE id = 1 AND writer_epoch = ? AND tree_size = ?"
+            : "UPDATE ledger_state SET tree_size = ?, consensus_term = ?, consensus_index = ? "
+                + "WHERE id = 1 AND writer_epoch = ? AND tree_size = ?")) {
+          int i = 1;
+          cas.setLong(i++, batch.newSize());
+          if (position != null) {
+            cas.setLong(i++, position.term());
+            cas.setLong(i++, position.index());
+          }
+          cas.setLong(i++, batch.epoch());
+          cas.setLong(i, batch.oldSize());
           if (cas.executeUpdate() != 1) {
             String now = describeState();
             writer.rollback();
@@ -204,6 +234,10 @@ public final class JdbcLedgerStorage implements LedgerStorage {
             }
           }
         }
+        if (batch.newSize() == batch.oldSize() && position != null && hasCheckpoint(batch.newSize())) {
+          writer.commit();
+          return;
+        }
         try (PreparedStatement ins = writer.prepareStatement(
             "INSERT INTO ledger_checkpoint (tree_size, note) VALUES (?, ?)")) {
           ins.setLong(1, batch.newSize());
@@ -215,6 +249,15 @@ public final class JdbcLedgerStorage implements LedgerStorage {
         rollbackQuietly();
         throw new LedgerUnavailableException("batch [" + batch.oldSize() + ", " + batch.newSize()
             + ") was not committed: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  private boolean hasCheckpoint(long size) throws SQLException {
+    try (PreparedStatement q = writer.prepareStatement("SELECT 1 FROM ledger_checkpoint WHERE tree_size = ?")) {
+      q.setLong(1, size);
+      try (ResultSet rs = q.executeQuery()) {
+        return rs.next();
       }
     }
   }

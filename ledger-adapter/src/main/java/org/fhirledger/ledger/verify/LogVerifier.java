@@ -13,6 +13,7 @@ import org.fhirledger.ledger.merkle.HashSource;
 import org.fhirledger.ledger.merkle.MerkleProofs;
 import org.fhirledger.ledger.merkle.ProofVerifier;
 import org.fhirledger.ledger.merkle.Rfc6962;
+import org.fhirledger.ledger.witness.CosignaturePolicy;
 import org.fhirledger.ledger.note.Checkpoints;
 import org.fhirledger.ledger.note.NoteVerifier;
 import org.fhirledger.ledger.tiles.EntryBundles;
@@ -86,6 +87,50 @@ public final class LogVerifier {
     Checkpoint cp = openCheckpoint(source.checkpoint());
     verifyTree(source, cp);
     return cp;
+  }
+
+  /**
+   * As {@link #verifyLog}, and the source's checkpoint must also carry cosignatures from at least the policy's quorum
+   * of witnesses (C2SP tlog-cosignature).
+   */
+  public Checkpoint verifyLog(LogSource source, CosignaturePolicy policy)
+      throws LedgerVerificationException, LedgerUnavailableException {
+    String note = source.checkpoint();
+    Checkpoint cp = openCheckpoint(note);
+    policy.verify(note);
+    verifyTree(source, cp);
+    return cp;
+  }
+
+  /**
+   * Checks one copy of a log against a checkpoint its witnesses cosigned (obtained from anywhere: another member, a
+   * witness, an earlier receipt): the cosigned checkpoint must satisfy {@code policy}, and the copy must hold exactly
+   * that tree, and extend it. A copy whose database was rewritten, rolled back or forked fails, naming how.
+   *
+   * @return the copy's latest checkpoint, verified
+   */
+  public Checkpoint verifyWitnessed(LogSource source, String cosignedNote, CosignaturePolicy policy)
+      throws LedgerVerificationException, LedgerUnavailableException {
+    Checkpoint witnessed = openCheckpoint(cosignedNote);
+    List<String> cosigners = policy.verify(cosignedNote);
+    Checkpoint latest = openCheckpoint(source.checkpoint());
+    if (latest.size() < witnessed.size()) {
+      throw new LedgerVerificationException("this copy of the log has size " + latest.size() + ", smaller than the "
+          + "size " + witnessed.size() + " that witnesses " + cosigners + " cosigned: it was rolled back");
+    }
+    if (latest.size() == witnessed.size() && !Arrays.equals(latest.rootHash(), witnessed.rootHash())) {
+      throw new LedgerVerificationException("this copy's checkpoint for size " + latest.size() + " has root "
+          + Rfc6962.hex(latest.rootHash()) + " but witnesses " + cosigners + " cosigned root "
+          + Rfc6962.hex(witnessed.rootHash()) + ": the log was forked or rewritten");
+    }
+    try {
+      verifyTree(source, witnessed);
+    } catch (LedgerVerificationException e) {
+      throw new LedgerVerificationException("this copy does not hold the tree that witnesses " + cosigners
+          + " cosigned at size " + witnessed.size() + ": " + e.getMessage(), e);
+    }
+    verifyTree(source, latest);
+    return latest;
   }
 
   /** As {@link #verifyLog}, for a given signed checkpoint rather than the source's latest. */

@@ -15,6 +15,8 @@ import org.fhirledger.ledger.LedgerVerificationException;
 import org.fhirledger.ledger.jdbc.JdbcLedgerStorage;
 import org.fhirledger.ledger.merkle.Rfc6962;
 import org.fhirledger.ledger.note.NoteVerifier;
+import org.fhirledger.ledger.witness.CosignaturePolicy;
+import org.fhirledger.ledger.witness.CosignatureVerifier;
 import org.h2.jdbcx.JdbcDataSource;
 import org.postgresql.ds.PGSimpleDataSource;
 
@@ -24,6 +26,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  * <pre>
  * java -cp ledger-adapter.jar:... org.fhirledger.ledger.verify.VerifyCommand --vkey KEY|@FILE
  *     ( --url PREFIX | --jdbc URL [--user U] [--password-env VAR] [--history] )
+ *     [ --witness VKEY|@FILE ... [--quorum K] [--witnessed COSIGNED_CHECKPOINT_FILE] ]
  * </pre>
  *
  * Exit codes: 0 verified, 1 verification failed (the message says what), 2 usage error, 3 log unreadable.
@@ -43,6 +46,11 @@ public final class VerifyCommand {
     String user = null;
     String passwordEnv = null;
     boolean history = false;
+    java.util.List<String> witnessKeys = new java.util.ArrayList<>();
+    Integer quorum = null;
+    String witnessedFile = null;
+    CosignaturePolicy policy = null;
+    String witnessed = null;
     try {
       for (int i = 0; i < args.length; i++) {
         switch (args[i]) {
@@ -52,18 +60,36 @@ public final class VerifyCommand {
           case "--user" -> user = args[++i];
           case "--password-env" -> passwordEnv = args[++i];
           case "--history" -> history = true;
+          case "--witness" -> witnessKeys.add(args[++i]);
+          case "--quorum" -> quorum = Integer.parseInt(args[++i]);
+          case "--witnessed" -> witnessedFile = args[++i];
           default -> throw new IllegalArgumentException("unknown argument " + args[i]);
         }
       }
       if (vkey == null || (url == null) == (jdbc == null)) {
         throw new IllegalArgumentException("need --vkey and exactly one of --url, --jdbc");
       }
-      if (vkey.startsWith("@")) {
-        vkey = Files.readString(Path.of(vkey.substring(1)), StandardCharsets.UTF_8).strip();
+      vkey = valueOrFile(vkey);
+      if (!witnessKeys.isEmpty()) {
+        java.util.List<CosignatureVerifier> ws = new java.util.ArrayList<>();
+        for (String w : witnessKeys) {
+          ws.add(CosignatureVerifier.parse(valueOrFile(w)));
+        }
+        policy = new CosignaturePolicy(ws, quorum == null ? ws.size() : quorum);
+      } else if (quorum != null || witnessedFile != null) {
+        throw new IllegalArgumentException("--quorum and --witnessed need at least one --witness");
+      }
+      if (jdbc != null && policy != null && witnessedFile == null) {
+        throw new IllegalArgumentException("a database holds no cosignatures: with --jdbc, --witness needs "
+            + "--witnessed (a checkpoint the witnesses cosigned)");
+      }
+      if (witnessedFile != null) {
+        witnessed = Files.readString(Path.of(witnessedFile.startsWith("@") ? witnessedFile.substring(1)
+            : witnessedFile), StandardCharsets.UTF_8);
       }
     } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException | IOException e) {
       err.println("usage: VerifyCommand --vkey KEY|@FILE (--url PREFIX | --jdbc URL [--user U] [--password-env VAR]"
-          + " [--history])");
+          + " [--history]) [--witness VKEY|@FILE ... [--quorum K] [--witnessed COSIGNED_CHECKPOINT_FILE]]");
       err.println("error: " + e.getMessage());
       return 2;
     }
@@ -77,7 +103,8 @@ public final class VerifyCommand {
     try {
       Checkpoint cp;
       if (url != null) {
-        cp = verifier.verifyLog(new HttpLogSource(URI.create(url), HttpClient.newHttpClient(), Duration.ofSeconds(30)));
+        cp = verify(verifier, new HttpLogSource(URI.create(url), HttpClient.newHttpClient(), Duration.ofSeconds(30)),
+            policy, witnessed);
       } else {
         String password = passwordEnv == null ? "" : System.getenv(passwordEnv);
         try (JdbcLedgerStorage storage = JdbcLedgerStorage.open(dataSource(jdbc, user, password), Clock.systemUTC())) {
@@ -85,11 +112,15 @@ public final class VerifyCommand {
           if (history) {
             verifier.verifyHistory(source);
           }
-          cp = verifier.verifyLog(source);
+          // a database copy holds no cosignatures: with witnesses, it is checked against a cosigned checkpoint
+          cp = verify(verifier, source, policy, witnessed);
         }
       }
       out.println("OK: " + cp.origin() + " tree size " + cp.size() + " root " + Rfc6962.hex(cp.rootHash())
-          + (history ? " (all stored checkpoints consistent)" : ""));
+          + (history ? " (all stored checkpoints consistent)" : "")
+          + (policy == null ? "" : witnessed != null ? " (holds the tree cosigned by >= " + policy.quorum()
+              + " of " + policy.witnesses().size() + " witnesses)" : url != null ? " (cosigned by >= "
+              + policy.quorum() + " of " + policy.witnesses().size() + " witnesses)" : ""));
       return 0;
     } catch (LedgerVerificationException e) {
       out.println("FAILED: " + e.getMessage());
@@ -98,6 +129,19 @@ public final class VerifyCommand {
       err.println("error: cannot read the log: " + e.getMessage());
       return 3;
     }
+  }
+
+  private static Checkpoint verify(LogVerifier verifier, LogSource source, CosignaturePolicy policy, String witnessed)
+      throws LedgerVerificationException, LedgerUnavailableException {
+    if (policy == null) {
+      return verifier.verifyLog(source);
+    }
+    return witnessed == null ? verifier.verifyLog(source, policy)
+        : verifier.verifyWitnessed(source, witnessed, policy);
+  }
+
+  private static String valueOrFile(String v) throws IOException {
+    return v.startsWith("@") ? Files.readString(Path.of(v.substring(1)), StandardCharsets.UTF_8).strip() : v;
   }
 
   private static javax.sql.DataSource dataSource(String url, String user, String password) {
