@@ -66,7 +66,7 @@ class WitnessTest {
     assertTrue(line.startsWith("\u2014 witness.test.example/w1 ") && line.endsWith("\n"));
     byte[] raw = Base64.getDecoder().decode(line.substring(line.lastIndexOf(' ') + 1).strip());
     assertEquals(76, raw.length);
-    byte[] pub = Base64.getDecoder().decode(key.verifier().vkey().split("\\+")[2]);
+    byte[] pub = Base64.getDecoder().decode(key.verifier().vkey().split("\\+", 3)[2]);
     assertEquals(0x04, pub[0]);
     MessageDigest md = MessageDigest.getInstance("SHA-256");
     md.update("witness.test.example/w1\n".getBytes(StandardCharsets.UTF_8));
