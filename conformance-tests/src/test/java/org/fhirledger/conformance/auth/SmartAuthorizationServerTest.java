@@ -89,7 +89,8 @@ class SmartAuthorizationServerTest {
     issuer = gateway.baseUrl().substring(0, gateway.baseUrl().length() - "/fhir".length());
     tokenUrl = issuer + "/oauth2/token";
     Reply created = TokenClient.plain().postJson(gateway.baseUrl() + "/Patient", "application/fhir+json",
-        "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Pickerton\",\"given\":[\"Synthetic\"]}]}");
+        "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Pickerton\",\"given\":[\"Synthetic\"]}]}",
+        org.fhirledger.conformance.TestIssuer.suiteToken());
     assertThat(created.status()).isEqualTo(201);
     Matcher id = Pattern.compile("/Patient/([^/]+)/").matcher(created.location());
     assertThat(id.find()).isTrue();
@@ -169,11 +170,17 @@ class SmartAuthorizationServerTest {
   }
 
   @Test
-  void otherPaths_noToken_stayReachableAsBefore() {
+  void otherPaths_untouchedByTheAuthorizationServersChains() {
     assertThat(http.get(gateway.baseUrl() + "/metadata", "application/fhir+json").status()).isEqualTo(200);
     assertThat(http.get(issuer + "/ledger/checkpoint", "text/plain").status()).isEqualTo(200);
-    Reply create = http.postJson(gateway.baseUrl() + "/Patient", "application/fhir+json",
+    // /fhir answers by its own SMART rules (a FHIR 401, never a login redirect or a session cookie).
+    Reply anonymous = http.postJson(gateway.baseUrl() + "/Patient", "application/fhir+json",
         "{\"resourceType\":\"Patient\",\"active\":true}");
+    assertThat(anonymous.status()).isEqualTo(401);
+    assertThat(anonymous.body()).contains("OperationOutcome");
+    assertThat(anonymous.headers().firstValue("Set-Cookie")).isEmpty();
+    Reply create = http.postJson(gateway.baseUrl() + "/Patient", "application/fhir+json",
+        "{\"resourceType\":\"Patient\",\"active\":true}", org.fhirledger.conformance.TestIssuer.suiteToken());
     assertThat(create.status()).isEqualTo(201);
     assertThat(create.headers().firstValue("Set-Cookie")).isEmpty();
   }

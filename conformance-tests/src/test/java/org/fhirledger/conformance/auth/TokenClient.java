@@ -94,6 +94,11 @@ final class TokenClient {
         .POST(HttpRequest.BodyPublishers.ofString(body)));
   }
 
+  Reply postJson(String url, String contentType, String body, String bearer) {
+    return send(HttpRequest.newBuilder(URI.create(url)).header("Content-Type", contentType)
+        .header("Authorization", "Bearer " + bearer).POST(HttpRequest.BodyPublishers.ofString(body)));
+  }
+
   Reply send(String method, String url, Map<String, String> headers) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).method(method, HttpRequest.BodyPublishers.noBody());
     headers.forEach(b::header);

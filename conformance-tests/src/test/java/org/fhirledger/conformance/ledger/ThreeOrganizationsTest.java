@@ -193,6 +193,9 @@ class ThreeOrganizationsTest {
 
   private static HttpResponse<String> send(String method, String url, String body) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60));
+    if (url.contains("/fhir/")) {
+      b.header("Authorization", "Bearer " + org.fhirledger.conformance.TestIssuer.suiteToken());
+    }
     if (body != null) {
       b.header("Content-Type", url.contains("/fhir/") ? "application/fhir+json" : "text/plain");
     }
