@@ -58,36 +58,19 @@ class InfernoBundlesTest {
   }
 
   @Test
-  void transaction_infernoBundlesUnchanged_validatedForwardedAndRefusedBySandboxForNumericIds() throws IOException {
-    for (Path file : bundles()) {
-      RawHttp.Response r = post(Files.readAllBytes(file));
-
-      // HAPI JPA (the sandbox) lets clients assign only ids with a non-numeric character; the bundles PUT
-      // Patient/<number>. The gateway forwards them unchanged and passes the EHR's refusal through.
-      assertEquals(400, r.status(), () -> file.getFileName() + ": " + r.text());
-      assertTrue(r.text().contains("HAPI-0960"), r.text());
-      assertTrue(r.header("X-Ledger-Index").isPresent(), "the refusal is on the ledger");
-    }
-  }
-
-  @Test
-  void transaction_infernoBundlesWithAlphanumericPatientIds_acceptedAndStoredWhole() throws IOException {
+  void transaction_infernoBundlesUnchanged_acceptedAndStoredWhole() throws IOException {
     String ehr = gateway.bean(SandboxEhr.class).baseUrl().toString();
     for (Path file : bundles()) {
       ObjectNode bundle = (ObjectNode) new ObjectMapper().readTree(file.toFile());
       List<String> puts = new ArrayList<>();
       for (JsonNode entry : bundle.get("entry")) {
-        ObjectNode request = (ObjectNode) entry.get("request");
-        java.util.regex.Matcher numeric = NUMERIC_PUT.matcher(request.path("url").asText());
-        if ("PUT".equals(request.path("method").asText()) && numeric.matches()) {
-          String id = "inferno-" + numeric.group(2);
-          request.put("url", numeric.group(1) + "/" + id);
-          ((ObjectNode) entry.get("resource")).put("id", id);
-          puts.add(numeric.group(1) + "/" + id);
+        JsonNode request = entry.get("request");
+        if ("PUT".equals(request.path("method").asText())) {
+          puts.add(request.path("url").asText());
         }
       }
 
-      RawHttp.Response r = post(bundle.toString().getBytes(StandardCharsets.UTF_8));
+      RawHttp.Response r = post(Files.readAllBytes(file));
 
       assertEquals(200, r.status(), () -> file.getFileName() + ": " + r.text());
       Bundle response = FHIR.newJsonParser().parseResource(Bundle.class, r.text());
@@ -101,7 +84,6 @@ class InfernoBundlesTest {
     }
   }
 
-  private static final java.util.regex.Pattern NUMERIC_PUT = java.util.regex.Pattern.compile("([A-Za-z]+)/([0-9]+)");
 
   private static List<Path> bundles() throws IOException {
     try (Stream<Path> files = Files.list(shared.resolve("fhir-bundles"))) {

@@ -85,8 +85,11 @@ class SandboxJpaConfig {
     // No Hibernate Search / Lucene: plain SQL indexes only.
     s.setAdvancedHSearchIndexing(false);
     s.setHibernateSearchIndexSearchParams(false);
-    // Client-assigned ids (PUT Patient/abc) are allowed for non-numeric ids: HAPI's default ALPHANUMERIC.
-    s.setResourceClientIdStrategy(JpaStorageSettings.ClientIdStrategyEnum.ALPHANUMERIC);
+    // Client-assigned ids of any form (PUT Patient/123 as well as PUT Patient/abc), as lab and EHR feeds send them
+    // (the Inferno reference bundles PUT numeric ids). HAPI allows numeric client ids only when it assigns its own
+    // ids as UUIDs, so they cannot collide.
+    s.setResourceClientIdStrategy(JpaStorageSettings.ClientIdStrategyEnum.ANY);
+    s.setResourceServerIdStrategy(JpaStorageSettings.IdStrategyEnum.UUID);
     s.setExpungeEnabled(false);
     // A Provenance names the version it describes, and it must not pin that resource forever: deleting a resource
     // that has Provenance is allowed (the Provenance stays, pointing at the history), as in most EHRs.
