@@ -5,6 +5,7 @@ import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import java.net.URI;
 import org.fhirledger.gateway.audit.AuditEndpoints;
 import org.fhirledger.gateway.auth.SmartAuthorizationInterceptor;
+import org.fhirledger.gateway.consent.ConsentEnforcer;
 import org.fhirledger.gateway.ledger.InteractionRecorder;
 import org.fhirledger.gateway.ledger.PseudonymErasure;
 import org.fhirledger.gateway.sandbox.SandboxEhr;
@@ -61,13 +62,14 @@ class GatewayConfiguration {
   @Bean
   InteractionForwarder interactionForwarder(UpstreamFhirClient upstream, FhirContext fhirContext,
       GatewayProperties properties, InteractionRecorder recorder,
-      ObjectProvider<CapabilityStatementContributor> capabilityContributors, ObjectProvider<ForwardingPolicy> policy) {
+      ObjectProvider<CapabilityStatementContributor> capabilityContributors, ObjectProvider<ForwardingPolicy> policy,
+      ObjectProvider<ConsentEnforcer> consent) {
     String version = GatewayConfiguration.class.getPackage().getImplementationVersion();
     CapabilityStatementAdjuster adjuster = new CapabilityStatementAdjuster(fhirContext, "FHIR Ledger Gateway",
         version == null ? "dev" : version, capabilityContributors.orderedStream().toList());
     ProvenanceWriter provenance = properties.provenance().enabled() ? new ProvenanceWriter(upstream, fhirContext) : null;
     return new InteractionForwarder(upstream, adjuster, properties.upstream().versionConflictAs412(), recorder,
-        policy.getIfAvailable(() -> ForwardingPolicy.NONE), provenance);
+        policy.getIfAvailable(() -> ForwardingPolicy.NONE), provenance, consent.getIfAvailable());
   }
 
   @Bean
