@@ -60,6 +60,7 @@ class ConsentEnforcementTest {
   static String obsP;
   static String obsPHiv;
   static String obsQ;
+  static String obsQ2;
   static String obsR;
   static String obsS;
   static String conditionQ;
@@ -89,6 +90,7 @@ class ConsentEnforcementTest {
     obsP = seedObservation("-op", p, COMMON_CODE);
     obsPHiv = seedObservation("-ophiv", p, HIV_CODE);
     obsQ = seedObservation("-oq", q, COMMON_CODE);
+    obsQ2 = seedObservation("-oq2", q, COMMON_CODE);
     obsR = seedObservation("-or", r, COMMON_CODE);
     obsS = seedObservation("-os", s, COMMON_CODE);
     Condition c = new Condition();
@@ -295,6 +297,25 @@ class ConsentEnforcementTest {
   }
 
   @Test
+  void pagingLinkOfAnotherCaller_isFilteredForWhoeverReplaysIt() {
+    String own = ConsentGateway.token("patient/*.rs").clientId("patient-app").patient(q).fhirUser("Patient/" + q)
+        .sign();
+    RawHttp.Response first = gw.get(own, "/Observation?subject=Patient/" + q + "&_count=1");
+    assertEquals(200, first.status(), first.text());
+    assertTrue(first.text().contains(q), "the patient sees their own data");
+    Bundle.BundleLinkComponent next = FHIR.newJsonParser().parseResource(Bundle.class, first.text())
+        .getLink(Bundle.LINK_NEXT);
+    assertNotNull(next, "paged");
+    RawHttp.Response ownNext = gw.get(own, next.getUrl());
+    assertEquals(200, ownNext.status());
+    assertTrue(ownNext.text().contains(obsQ) || ownNext.text().contains(obsQ2), "the link works for its owner");
+
+    RawHttp.Response replayed = gw.get(doctor(), next.getUrl());
+    assertEquals(200, replayed.status(), replayed.text());
+    assertNoDeniedData("replayed paging link", replayed.text());
+  }
+
+  @Test
   void batchAndTransactionReads_areFilteredEntryByEntry() {
     for (Bundle.BundleType type : List.of(Bundle.BundleType.BATCH, Bundle.BundleType.TRANSACTION)) {
       Bundle bundle = new Bundle().setType(type);
@@ -350,7 +371,7 @@ class ConsentEnforcementTest {
       strip(bundle);
       body = FHIR.newJsonParser().encodeResourceToString(bundle);
     }
-    for (String denied : List.of(obsQ, conditionQ, obsPHiv, familyQ, "Patient/" + q + "\"", "\"" + q + "\"")) {
+    for (String denied : List.of(obsQ, obsQ2, conditionQ, obsPHiv, familyQ, "Patient/" + q + "\"", "\"" + q + "\"")) {
       assertFalse(body.contains(denied), name + ": the answer holds denied data (" + denied + ")");
     }
     assertNotNull(body);

@@ -325,7 +325,7 @@ public final class ConsentEnforcer {
     if (status < 200 || status >= 300 || body.length == 0) {
       return body;
     }
-    EncodingEnum encoding = contentType == null ? null : EncodingEnum.forContentType(contentType);
+    EncodingEnum encoding = contentType == null ? EncodingEnum.JSON : EncodingEnum.forContentType(contentType);
     Optional<IBaseResource> parsed = parse(body, contentType);
     if (parsed.isEmpty()) {
       if (type != null && !inCompartmentType(type)) {
