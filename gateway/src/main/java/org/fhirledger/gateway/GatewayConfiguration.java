@@ -5,7 +5,6 @@ import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import java.net.URI;
 import org.fhirledger.gateway.audit.AuditEndpoints;
 import org.fhirledger.gateway.auth.SmartAuthorizationInterceptor;
-import org.fhirledger.gateway.consent.ConsentEnforcer;
 import org.fhirledger.gateway.ledger.InteractionRecorder;
 import org.fhirledger.gateway.ledger.PseudonymErasure;
 import org.fhirledger.gateway.sandbox.SandboxEhr;
@@ -63,7 +62,7 @@ class GatewayConfiguration {
   InteractionForwarder interactionForwarder(UpstreamFhirClient upstream, FhirContext fhirContext,
       GatewayProperties properties, InteractionRecorder recorder,
       ObjectProvider<CapabilityStatementContributor> capabilityContributors, ObjectProvider<ForwardingPolicy> policy,
-      ObjectProvider<ConsentEnforcer> consent) {
+      ObjectProvider<org.fhirledger.gateway.consent.ConsentEnforcer> consent) {
     String version = GatewayConfiguration.class.getPackage().getImplementationVersion();
     CapabilityStatementAdjuster adjuster = new CapabilityStatementAdjuster(fhirContext, "FHIR Ledger Gateway",
         version == null ? "dev" : version, capabilityContributors.orderedStream().toList());
