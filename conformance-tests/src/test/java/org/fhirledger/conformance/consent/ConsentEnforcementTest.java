@@ -192,14 +192,18 @@ class ConsentEnforcementTest {
   // ---- writes ------------------------------------------------------------------------------------------------
 
   @Test
-  void writes_needThePatientsConsentToCollectOrCorrect() {
+  void writes_needThePatientsConsentToCollectOrCorrect() throws Exception {
     Observation forP = observation(null, p, COMMON_CODE);
     forP.getIdentifierFirstRep().setValue(run + "-newp");
     assertEquals(201, gw.send(doctor(), "POST", "/Observation", forP).status(), "P granted collect");
 
     Observation forQ = observation(null, q, COMMON_CODE);
     forQ.getIdentifierFirstRep().setValue(run + "-newq");
-    assertOutcome(gw.send(doctor(), "POST", "/Observation", forQ), 403);
+    RawHttp.Response refused = gw.send(doctor(), "POST", "/Observation", forQ);
+    assertOutcome(refused, 403);
+    EntryRecord entry = gw.ledgerEntry(refused);
+    assertEquals(ConsentDecision.DENY, entry.consentDecision(), "the refusal is on the ledger as a consent deny");
+    assertNull(entry.consentReference(), "no Consent of Q: the opt-in default decided");
     assertEquals(0, gw.ehrCount("Observation?identifier=" + enc(MARK + "|" + run + "-newq")), "nothing was forwarded");
 
     Observation changed = observation(obsQ, q, HIV_CODE);
