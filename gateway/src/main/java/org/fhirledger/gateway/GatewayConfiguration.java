@@ -63,13 +63,14 @@ class GatewayConfiguration {
   @Bean
   InteractionForwarder interactionForwarder(UpstreamFhirClient upstream, FhirContext fhirContext,
       GatewayProperties properties, InteractionRecorder recorder,
-      ObjectProvider<CapabilityStatementContributor> capabilityContributors, ObjectProvider<ForwardingPolicy> policy) {
+      ObjectProvider<CapabilityStatementContributor> capabilityContributors, ObjectProvider<ForwardingPolicy> policy,
+      ObjectProvider<org.fhirledger.gateway.consent.ConsentEnforcer> consent) {
     String version = GatewayConfiguration.class.getPackage().getImplementationVersion();
     CapabilityStatementAdjuster adjuster = new CapabilityStatementAdjuster(fhirContext, "FHIR Ledger Gateway",
         version == null ? "dev" : version, capabilityContributors.orderedStream().toList());
     ProvenanceWriter provenance = properties.provenance().enabled() ? new ProvenanceWriter(upstream, fhirContext) : null;
     return new InteractionForwarder(upstream, adjuster, properties.upstream().versionConflictAs412(), recorder,
-        policy.getIfAvailable(() -> ForwardingPolicy.NONE), provenance);
+        policy.getIfAvailable(() -> ForwardingPolicy.NONE), provenance, consent.getIfAvailable());
   }
 
   @Bean

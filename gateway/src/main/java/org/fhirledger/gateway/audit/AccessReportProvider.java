@@ -127,7 +127,10 @@ public final class AccessReportProvider {
         part(access, "consentDecision", new CodeType(record.consentDecision().name().toLowerCase(java.util.Locale.ROOT)));
       }
       if (record.consentReference() != null) {
-        part(access, "consent", new Reference(record.consentReference()));
+        // One part per Consent version the decision rested on (the ledger keeps them space separated).
+        for (String consent : record.consentReference().split(" ")) {
+          part(access, "consent", new Reference(consent));
+        }
       }
       part(access, "entry", new Base64BinaryType(entry));
       InclusionProof proof = trail.inclusionProof(ledgerIndex, checkpoint.size());

@@ -9,8 +9,8 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * The Consent index and {@link ConsentService}, present only with {@code gateway.consent.enabled=true}. Phase 2 of
- * issue #6 injects the {@link ConsentService} and {@link ConsentIndex} into the request path.
+ * The Consent index, the {@link ConsentService} and the {@link ConsentEnforcer} that {@code GatewayConfiguration}
+ * hands to the request path, present only with {@code gateway.consent.enabled=true}.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(ConsentProperties.class)
@@ -31,5 +31,12 @@ public class ConsentConfiguration {
   ConsentService consentService(ConsentIndex index, ConsentProperties properties, Clock clock,
       FhirContext fhirContext) {
     return new IndexedConsentService(index, properties.policy(), clock, fhirContext);
+  }
+
+  /** Enforcement in the request path: {@code InteractionForwarder} calls it on every interaction. */
+  @Bean
+  ConsentEnforcer consentEnforcer(ConsentService service, ConsentIndex index, FhirContext fhirContext,
+      UpstreamFhirClient upstream, ConsentProperties properties) {
+    return new ConsentEnforcer(service, index, fhirContext, upstream, properties.denyAsNotFound());
   }
 }

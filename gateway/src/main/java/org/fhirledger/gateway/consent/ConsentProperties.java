@@ -7,12 +7,13 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 /**
  * Patient consent settings ({@code gateway.consent.*}).
  *
- * @param enabled build the Consent index and the {@link ConsentService}; off by default because phase 1 of issue #6
- *     does not yet enforce decisions in the request path (turning it on now only builds and maintains the index)
+ * @param enabled enforce patient Consent on every interaction (index, {@link ConsentService}, {@link ConsentEnforcer});
+ *     off by default
  * @param defaultPolicy what applies where no Consent does: {@code opt-in} (deny) or {@code opt-out} (permit)
  * @param breakGlassAllowed whether purpose of use {@code ETREAT} overrides Consents (always flagged)
  * @param pageSize {@code _count} of each page when the index is rebuilt from the EHR
  * @param retryInterval how often a failed rebuild or Consent read-back is retried (decisions deny meanwhile)
+ * @param denyAsNotFound answer a denied direct read 404 (as if the resource did not exist) instead of 403
  */
 @ConfigurationProperties("gateway.consent")
 public record ConsentProperties(
@@ -20,7 +21,8 @@ public record ConsentProperties(
     @DefaultValue("opt-in") String defaultPolicy,
     @DefaultValue("false") boolean breakGlassAllowed,
     @DefaultValue("500") int pageSize,
-    @DefaultValue("10s") Duration retryInterval) {
+    @DefaultValue("10s") Duration retryInterval,
+    @DefaultValue("false") boolean denyAsNotFound) {
 
   public ConsentProperties {
     if (!"opt-in".equals(defaultPolicy) && !"opt-out".equals(defaultPolicy)) {

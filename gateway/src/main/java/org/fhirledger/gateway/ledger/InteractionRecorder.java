@@ -303,6 +303,7 @@ public final class InteractionRecorder {
         .requestId(requestId(request))
         .patients(patients);
     recordCaller(b, request);
+    ConsentNote.of(request).ifPresent(n -> b.consent(n.decision(), n.reference()));
     if (facts.httpStatus() > 0) {
       b.outcome(outcomeOf(facts.httpStatus()), facts.httpStatus());
     }

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.Optional;
+import org.fhirledger.gateway.consent.ConsentEnforcer;
 import org.fhirledger.gateway.ledger.Answered;
 import org.fhirledger.gateway.ledger.InteractionRecorder;
 import org.fhirledger.gateway.provenance.ProvenanceWriter;
@@ -65,14 +66,17 @@ public final class InteractionForwarder {
   private final InteractionRecorder recorder;
   private final ForwardingPolicy policy;
   private final ProvenanceWriter provenance;
+  private final ConsentEnforcer consent;
 
   /**
    * @param policy narrows forwarded searches and checks answers (access control)
    * @param provenance stores the Provenance of writes; null when Provenance is switched off
+   * @param consent enforces patient Consent on requests and answers; null when consent is switched off
    */
   public InteractionForwarder(UpstreamFhirClient upstream, CapabilityStatementAdjuster capabilityAdjuster,
       boolean versionConflictAs412, InteractionRecorder recorder, ForwardingPolicy policy,
-      ProvenanceWriter provenance) {
+      ProvenanceWriter provenance, ConsentEnforcer consent) {
+    this.consent = consent;
     this.policy = Objects.requireNonNull(policy, "policy");
     this.recorder = Objects.requireNonNull(recorder, "recorder");
     this.provenance = provenance;
@@ -93,6 +97,11 @@ public final class InteractionForwarder {
     String gatewayBase = request.getFhirServerBase();
     RestOperationTypeEnum operation = Interactions.classify(request);
     GatewayOwnedTypes.refuseForwarding(request, operation);
+    if (consent != null) {
+      // Before the intent: a write Consent refuses is never forwarded (the refusal is recorded as it fails).
+      consent.checkRequest(request, operation, Interactions.isWrite(request, operation),
+          request.loadRequestContents(), request.getHeader(Constants.HEADER_CONTENT_TYPE));
+    }
     UpstreamRequest upstreamRequest = toUpstream(request, gatewayBase);
     if (Interactions.isWrite(request, operation)) {
       // Fail closed: a write the ledger cannot record is never forwarded.
@@ -177,6 +186,10 @@ public final class InteractionForwarder {
     body = rewriter.toGateway(body, contentType, gatewayBase);
     if (!Interactions.isWrite(request, operation)) {
       body = policy.checkAnswer(request, operation, status, body, contentType);
+    }
+    if (consent != null) {
+      body = consent.filterAnswer(request, operation, Interactions.isWrite(request, operation), status, body,
+          contentType);
     }
 
     // Fail closed: nothing leaves the gateway before its ledger entry is durable.

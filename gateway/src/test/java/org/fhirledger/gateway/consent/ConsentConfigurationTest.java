@@ -31,6 +31,7 @@ class ConsentConfigurationTest {
     runner.run(ctx -> {
       assertTrue(ctx.getBeansOfType(ConsentService.class).isEmpty());
       assertTrue(ctx.getBeansOfType(ConsentIndex.class).isEmpty());
+      assertTrue(ctx.getBeansOfType(ConsentEnforcer.class).isEmpty(), "nothing enforced with consent off");
     });
   }
 
@@ -39,6 +40,7 @@ class ConsentConfigurationTest {
     runner.withPropertyValues("gateway.consent.enabled=true", "gateway.consent.default-policy=opt-out",
         "gateway.consent.retry-interval=1h").run(ctx -> {
           assertNotNull(ctx.getBean(ConsentService.class));
+          assertNotNull(ctx.getBean(ConsentEnforcer.class));
           assertFalse(ctx.getBean(ConsentIndex.class).inSync());
           ConsentDecision d = ctx.getBean(ConsentService.class).decide(new ConsentRequest("Patient/p1", "app-1",
               Set.of("Practitioner/dr1"), ConsentAction.ACCESS, Set.of("TREAT")));

@@ -1,0 +1,33 @@
+package org.fhirledger.gateway.ledger;
+
+import java.util.Objects;
+import java.util.Optional;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import org.fhirledger.ledger.entry.ConsentDecision;
+
+/**
+ * The consent outcome of one request, as its ledger entries record it ({@code consentDecision} and
+ * {@code consentReference}). Put into the request's user data by the consent enforcer (issue #6) and read by
+ * {@link InteractionRecorder} for every entry of the request; absent when consent is off or the request touched no
+ * patient's data.
+ *
+ * @param decision permit, deny, permit-filtered or break-glass
+ * @param reference the Consent versions the decision rested on, space separated, or null
+ */
+public record ConsentNote(ConsentDecision decision, String reference) {
+
+  private static final String KEY = ConsentNote.class.getName();
+
+  public ConsentNote {
+    Objects.requireNonNull(decision, "decision");
+  }
+
+  /** Sets (or replaces) the request's note. */
+  public void attachTo(RequestDetails request) {
+    request.getUserData().put(KEY, this);
+  }
+
+  public static Optional<ConsentNote> of(RequestDetails request) {
+    return Optional.ofNullable((ConsentNote) request.getUserData().get(KEY));
+  }
+}
