@@ -378,6 +378,18 @@ public final class RaftLedger implements Ledger {
     return ti == null ? -1 : ti.getIndex();
   }
 
+  /**
+   * The first index still in this member's Raft log: entries before it were purged after a snapshot (purging runs
+   * in the background, after the snapshot is taken).
+   */
+  long raftLogStartIndex() {
+    try {
+      return server.getDivision(group.getGroupId()).getRaftLog().getStartIndex();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   /** The Raft index of the last batch in this member's log. */
   long appliedBatchIndex() {
     return replica.appliedPosition().index();
