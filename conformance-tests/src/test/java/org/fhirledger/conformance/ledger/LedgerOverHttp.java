@@ -37,6 +37,13 @@ final class LedgerOverHttp {
     return verifier().verifyLog(source);
   }
 
+  /** Entry {@code index} of the tree of {@code size}, raw, from its entry bundle. */
+  byte[] entryAt(long index, long size) throws Exception {
+    long tile = index / 256;
+    int width = (int) Math.min(256, size - tile * 256);
+    return EntryBundles.decode(source.entryBundle(tile, width), width, "bundle " + tile).get((int) (index % 256));
+  }
+
   /** Every entry up to the checkpoint's size, raw. */
   List<byte[]> entries(Checkpoint checkpoint) throws Exception {
     List<byte[]> out = new ArrayList<>();

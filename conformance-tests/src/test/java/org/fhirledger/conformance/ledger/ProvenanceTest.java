@@ -35,9 +35,6 @@ import org.fhirledger.ledger.entry.EntryRecord;
 import org.fhirledger.ledger.entry.EntryType;
 import org.fhirledger.ledger.entry.Interaction;
 import org.fhirledger.ledger.merkle.Rfc6962;
-import org.fhirledger.ledger.note.NoteVerifier;
-import org.fhirledger.ledger.tiles.EntryBundles;
-import org.fhirledger.ledger.verify.HttpLogSource;
 import org.fhirledger.ledger.verify.LogVerifier;
 import org.fhirledger.profiles.GatewayProfiles;
 import org.hl7.fhir.common.hapi.validation.validator.FhirInstanceValidator;
@@ -66,12 +63,14 @@ class ProvenanceTest {
   private static String root;
   private static IGenericClient client;
   private static FhirValidator validator;
+  private static LedgerOverHttp ledger;
 
   @BeforeAll
   static void start() {
     Path dir = RunningGateway.newDataDir("provenance");
     gateway = RunningGateway.start(dir, "gateway.ledger.origin=" + ORIGIN);
     root = gateway.baseUrl().substring(0, gateway.baseUrl().length() - "/fhir".length());
+    ledger = new LedgerOverHttp(HTTP, root);
     FHIR.getRestfulClientFactory().setServerValidationMode(ServerValidationModeEnum.NEVER);
     client = FHIR.newRestfulGenericClient(gateway.baseUrl());
     client.registerInterceptor(new BearerTokenAuthInterceptor(TestIssuer.suiteToken()));
@@ -110,7 +109,7 @@ class ProvenanceTest {
     assertEquals(index, receipt.index(), "the receipt names the entry the create's response named");
 
     // The entry at that index: the create's OUTCOME, with the digest of the stored version's canonical JSON.
-    LogVerifier verifier = new LogVerifier(NoteVerifier.parse(send("GET", "/ledger/vkey", null).body().trim()));
+    LogVerifier verifier = ledger.verifier();
     JsonNode proof = JSON.readTree(send("GET", "/ledger/proof/inclusion?index=" + index, null).body());
     Checkpoint checkpoint = verifier.openCheckpoint(proof.get("checkpoint").asText());
     byte[] entry = entryAt(index, checkpoint.size());
@@ -124,7 +123,7 @@ class ProvenanceTest {
     Observation version = FHIR.newJsonParser().parseResource(Observation.class, stored);
     assertArrayEquals(sha256(FHIR.newJsonParser().encodeResourceToString(version)), record.contentSha256());
     verifier.verifyInclusion(checkpoint, entry, inclusionProof(proof));
-    verifier.verifyLog(new HttpLogSource(URI.create(root + "/ledger/"), HTTP, Duration.ofSeconds(10)));
+    ledger.verifyLog();
   }
 
   @Test
@@ -183,7 +182,7 @@ class ProvenanceTest {
     long intent = ledgerIndex(answered);
     Bundle response = FHIR.newJsonParser().parseResource(Bundle.class, answered.body());
 
-    long size = verifiedSize();
+    long size = ledger.verifier().openCheckpoint(send("GET", "/ledger/checkpoint", null).body()).size();
     List<Long> seen = new ArrayList<>();
     for (Bundle.BundleEntryComponent e : response.getEntry()) {
       String location = e.getResponse().getLocation();
@@ -289,16 +288,8 @@ class ProvenanceTest {
     }
   }
 
-  private static long verifiedSize() throws Exception {
-    LogVerifier verifier = new LogVerifier(NoteVerifier.parse(send("GET", "/ledger/vkey", null).body().trim()));
-    return verifier.openCheckpoint(send("GET", "/ledger/checkpoint", null).body()).size();
-  }
-
   private static byte[] entryAt(long index, long size) throws Exception {
-    long tile = index / 256;
-    int width = (int) Math.min(256, size - tile * 256);
-    HttpLogSource source = new HttpLogSource(URI.create(root + "/ledger/"), HTTP, Duration.ofSeconds(10));
-    return EntryBundles.decode(source.entryBundle(tile, width), width, "bundle " + tile).get((int) (index % 256));
+    return ledger.entryAt(index, size);
   }
 
   private static InclusionProof inclusionProof(JsonNode json) {
