@@ -19,9 +19,14 @@ tool() { "$JAVA" -cp "$JAR" -Dloader.main=org.fhirledger.ledger.raft.KeyTool \
 mkdir -p "$DIR"
 GROUP_VKEY=$(tool group "$LOG" "$DIR/group.key")          # one group key, a copy for every member
 declare -A WVKEY
+CERTS=()
 for org in "${ORGS[@]}"; do                               # one witness key per organization, never shared
   WVKEY[$org]=$(tool witness "$org.example/witness" "$DIR/$org/ledger/witness.key")
+  # the member's TLS key (never shared) and certificate (every member pins all three)
+  tool tls "$org" "$DIR/$org/raft-tls.key" "$DIR/raft-tls-$org.crt"
+  CERTS+=("$DIR/raft-tls-$org.crt")
 done
+MEMBER_CERTS=$(IFS=,; echo "${CERTS[*]}")
 
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
@@ -31,6 +36,9 @@ for i in 0 1 2; do
     --gateway.ledger.origin="$org.example/gateway"
     --gateway.ledger.mode=raft --gateway.ledger.raft.member-id="$org"
     --gateway.ledger.raft.group-key-file="$DIR/group.key"
+    --gateway.ledger.raft.tls.key-file="$DIR/$org/raft-tls.key"
+    --gateway.ledger.raft.tls.cert-file="$DIR/raft-tls-$org.crt"
+    --gateway.ledger.raft.tls.member-certs="$MEMBER_CERTS"
     --gateway.ledger.witness.enabled=true --gateway.ledger.witness.name="$org.example/witness"
     --gateway.ledger.witness.logs="$GROUP_VKEY")
   for j in 0 1 2; do
@@ -49,9 +57,16 @@ for i in 0 1 2; do
 done
 echo "three gateways up; logs in $DIR/*.log"
 
+# a token from each organization's own authorization server (its demo backend client, written on first start)
+token() { "$JAVA" -cp "$JAR" -Dloader.main=org.fhirledger.gateway.auth.server.ClientCli \
+  org.springframework.boot.loader.launch.PropertiesLauncher token --client-id demo-backend \
+  --key "$DIR/$1/auth-server/demo-backend.key.pem" --token-url "http://127.0.0.1:$2/oauth2/token" \
+  --scope 'system/*.cruds'; }
 curl -s -o /dev/null -w 'hospital: POST Patient -> %{http_code}\n' -X POST http://127.0.0.1:8081/fhir/Patient \
+  -H "Authorization: Bearer $(token hospital 8081)" \
   -H 'Content-Type: application/fhir+json' -d '{"resourceType":"Patient","name":[{"family":"Synthetic"}]}'
-curl -s -o /dev/null -w 'clinic: search Observation -> %{http_code}\n' 'http://127.0.0.1:8082/fhir/Observation?_count=1'
+curl -s -o /dev/null -w 'clinic: search Observation -> %{http_code}\n' 'http://127.0.0.1:8082/fhir/Observation?_count=1' \
+  -H "Authorization: Bearer $(token clinic 8082)"
 sleep 3   # two witness rounds
 for i in 0 1 2; do
   echo "--- checkpoint served by ${ORGS[$i]} (log signature + cosignatures of the other two witnesses)"

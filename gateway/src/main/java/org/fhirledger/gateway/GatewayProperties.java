@@ -103,13 +103,27 @@ public record GatewayProperties(
    *     member; its name is the log origin
    * @param electionTimeout minimum Raft election timeout; leader failover takes about this long
    * @param snapshotEvery Raft log entries (batches) between snapshots
+   * @param tls mutual TLS between the members with pinned certificates (required unless {@code plaintext})
+   * @param plaintext run the Raft port without TLS: only where every member sits on one trusted network
    */
   public record Raft(
       String memberId,
       Map<String, String> peers,
       Path groupKeyFile,
       @DefaultValue("1s") Duration electionTimeout,
-      @DefaultValue("10000") long snapshotEvery) {}
+      @DefaultValue("10000") long snapshotEvery,
+      RaftTlsFiles tls,
+      @DefaultValue("false") boolean plaintext) {}
+
+  /**
+   * A Raft member's TLS files, PEM ({@code KeyTool tls <member id> <key file> <cert file>} creates a pair).
+   *
+   * @param keyFile this member's private key (PKCS#8), never shared
+   * @param certFile this member's certificate
+   * @param memberCerts the certificate of every member of the group, this one's included: the only certificates
+   *     the Raft port accepts, in either direction
+   */
+  public record RaftTlsFiles(Path keyFile, Path certFile, List<Path> memberCerts) {}
 
 
   /**

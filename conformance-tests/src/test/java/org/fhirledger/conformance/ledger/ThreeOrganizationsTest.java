@@ -25,6 +25,7 @@ import org.fhirledger.ledger.entry.EntryCodec;
 import org.fhirledger.ledger.entry.EntryRecord;
 import org.fhirledger.ledger.note.Checkpoints;
 import org.fhirledger.ledger.note.NoteSigner;
+import org.fhirledger.ledger.raft.RaftTls;
 import org.fhirledger.ledger.verify.HttpLogSource;
 import org.fhirledger.ledger.verify.LogVerifier;
 import org.fhirledger.ledger.witness.CosignaturePolicy;
@@ -65,7 +66,12 @@ class ThreeOrganizationsTest {
       Files.createDirectories(dir.resolve(org).resolve("ledger"));
       Files.writeString(dir.resolve(org).resolve("ledger").resolve("witness.key"), w.skey() + "\n");
       witnessKeys.add(w.verifier());
+      // each member's own TLS key; the three certificates are pinned by every member
+      RaftTls.generate(org, dir.resolve(org).resolve("raft-tls.key"), dir.resolve("raft-tls-" + org + ".crt"),
+          Duration.ofDays(1), new SecureRandom());
     }
+    String memberCerts = java.util.Arrays.stream(ORGS).map(o -> dir.resolve("raft-tls-" + o + ".crt").toString())
+        .collect(java.util.stream.Collectors.joining(","));
     for (int i = 0; i < ORGS.length; i++) {
       String org = ORGS[i];
       List<String> props = new ArrayList<>(List.of(
@@ -75,6 +81,9 @@ class ThreeOrganizationsTest {
           "gateway.ledger.raft.member-id=" + org,
           "gateway.ledger.raft.group-key-file=" + groupKey,
           "gateway.ledger.raft.election-timeout=800ms",
+          "gateway.ledger.raft.tls.key-file=" + dir.resolve(org).resolve("raft-tls.key"),
+          "gateway.ledger.raft.tls.cert-file=" + dir.resolve("raft-tls-" + org + ".crt"),
+          "gateway.ledger.raft.tls.member-certs=" + memberCerts,
           "gateway.ledger.witness.enabled=true",
           "gateway.ledger.witness.name=" + org + ".test.example/witness",
           "gateway.ledger.witness.logs=" + group.verifier().vkey(),

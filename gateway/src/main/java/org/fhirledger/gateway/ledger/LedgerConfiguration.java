@@ -19,6 +19,7 @@ import org.fhirledger.ledger.jdbc.JdbcPatientSecretStore;
 import org.fhirledger.ledger.note.NoteSigner;
 import org.fhirledger.ledger.raft.RaftLedger;
 import org.fhirledger.ledger.raft.RaftMemberConfig;
+import org.fhirledger.ledger.raft.RaftTls;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -61,9 +62,32 @@ class LedgerConfiguration {
     Path dir = ledgerDir(properties);
     RaftMemberConfig member = RaftMemberConfig.of(raft.memberId(), raft.peers(), dir)
         .withElectionTimeout(raft.electionTimeout())
-        .withSnapshotEvery(raft.snapshotEvery());
+        .withSnapshotEvery(raft.snapshotEvery())
+        .withTls(raftTls(raft));
     return RaftLedger.open(member, JdbcLedgerStorage.open(JdbcLedgerStorage.h2(dir), options.clock()), group,
         options.withWriterName("raft member " + raft.memberId()));
+  }
+
+  /** The member's mutual TLS, or null where plaintext was chosen explicitly; anything else does not start. */
+  static RaftTls raftTls(GatewayProperties.Raft raft) {
+    GatewayProperties.RaftTlsFiles tls = raft.tls();
+    boolean configured = tls != null && (tls.keyFile() != null || tls.certFile() != null
+        || (tls.memberCerts() != null && !tls.memberCerts().isEmpty()));
+    if (raft.plaintext()) {
+      if (configured) {
+        throw new IllegalStateException("gateway.ledger.raft.plaintext=true and gateway.ledger.raft.tls.* are both "
+            + "set: choose one");
+      }
+      return null;
+    }
+    if (!configured || tls.keyFile() == null || tls.certFile() == null || tls.memberCerts() == null
+        || tls.memberCerts().isEmpty()) {
+      throw new IllegalStateException("gateway.ledger.mode=raft needs mutual TLS between the members: "
+          + "gateway.ledger.raft.tls.key-file, gateway.ledger.raft.tls.cert-file and "
+          + "gateway.ledger.raft.tls.member-certs (every member's certificate; KeyTool tls creates a key and "
+          + "certificate), or gateway.ledger.raft.plaintext=true where all members share one trusted network");
+    }
+    return RaftTls.load(tls.keyFile(), tls.certFile(), tls.memberCerts());
   }
 
   @Bean

@@ -17,6 +17,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -104,7 +105,12 @@ public final class RaftLedger implements Ledger {
     this.group = group(verifier.name(), config.peers());
     Path raftDir = Files.createDirectories(config.dataDir().resolve("raft"));
     boolean formatted = Files.isDirectory(raftDir.resolve(group.getGroupId().getUuid().toString()));
+    Parameters parameters = new Parameters();
+    if (config.tls() != null) {
+      GrpcConfigKeys.TLS.setConf(parameters, config.tls().grpcConfig());
+    }
     this.server = RaftServer.newBuilder()
+        .setParameters(parameters)
         .setServerId(RaftPeerId.valueOf(config.memberId()))
         .setGroup(group)
         .setStateMachine(stateMachine)
@@ -112,6 +118,7 @@ public final class RaftLedger implements Ledger {
         .setOption(formatted ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
         .build();
     this.client = RaftClient.newBuilder()
+        .setParameters(parameters)
         .setRaftGroup(group)
         .setProperties(clientProperties(config))
         .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(300,
@@ -148,8 +155,13 @@ public final class RaftLedger implements Ledger {
       throw new LedgerUnavailableException("cannot start Raft member " + config.memberId() + ": " + e.getMessage(),
           e);
     }
-    log.info("ledger {} member {} started on port {} with peers {}", groupSigner.name(), config.memberId(),
-        config.port(), config.peers().keySet());
+    if (config.tls() == null) {
+      log.warn("ledger {} member {}: Raft port {} is plaintext and unauthenticated (no TLS configured); anyone who "
+          + "can reach it can take part in the group", groupSigner.name(), config.memberId(), config.port());
+    }
+    log.info("ledger {} member {} started on port {} with peers {}{}", groupSigner.name(), config.memberId(),
+        config.port(), config.peers().keySet(), config.tls() == null ? ""
+            : " over mutual TLS (" + config.tls().pinned().size() + " pinned member certificates)");
     return l;
   }
 

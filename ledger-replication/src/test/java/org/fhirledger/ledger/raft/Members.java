@@ -29,8 +29,24 @@ final class Members {
     return peers;
   }
 
-  static RaftMemberConfig config(String id, Map<String, String> peers, Path root) {
-    return RaftMemberConfig.of(id, peers, root.resolve(id)).withElectionTimeout(Duration.ofMillis(800));
+  /** A member on loopback with mutual TLS: every member's key and certificate are kept in {@code <root>/tls}. */
+  static RaftMemberConfig config(String id, Map<String, String> peers, Path root) throws IOException {
+    return RaftMemberConfig.of(id, peers, root.resolve(id)).withElectionTimeout(Duration.ofMillis(800))
+        .withTls(tls(id, peers.keySet(), root.resolve("tls")));
+  }
+
+  /**
+   * Member {@code id}'s TLS settings pinning the certificates of {@code members}, creating keys and certificates
+   * in {@code dir} that do not exist yet ({@code <id>.key}, {@code <id>.crt}).
+   */
+  static RaftTls tls(String id, java.util.Collection<String> members, Path dir) throws IOException {
+    List<Path> certs = new java.util.ArrayList<>();
+    for (String m : members) {
+      RaftTls.generate(m, dir.resolve(m + ".key"), dir.resolve(m + ".crt"), Duration.ofDays(1),
+          new java.security.SecureRandom());
+      certs.add(dir.resolve(m + ".crt"));
+    }
+    return RaftTls.load(dir.resolve(id + ".key"), dir.resolve(id + ".crt"), certs);
   }
 
   /** A started member and the storage it owns (for auditing the member's database directly). */

@@ -17,6 +17,7 @@ import org.fhirledger.ledger.jdbc.JdbcLedgerStorage;
 import org.fhirledger.ledger.note.NoteSigner;
 import org.fhirledger.ledger.raft.RaftLedger;
 import org.fhirledger.ledger.raft.RaftMemberConfig;
+import org.fhirledger.ledger.raft.RaftTls;
 
 /**
  * Replicated appends/s and latency: three Raft members (each with its own H2 log in a temporary directory) in this
@@ -38,6 +39,7 @@ public final class ReplicatedAppendBenchmark {
     int bytes = 300;
     int maxBatch = 1024;
     int proposals = 1;
+    boolean plaintext = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "-c" -> concurrency = Integer.parseInt(args[++i]);
@@ -46,6 +48,7 @@ public final class ReplicatedAppendBenchmark {
         case "-b" -> bytes = Integer.parseInt(args[++i]);
         case "-m" -> maxBatch = Integer.parseInt(args[++i]);
         case "-f" -> proposals = Integer.parseInt(args[++i]);
+        case "--plaintext" -> plaintext = true;
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
@@ -57,17 +60,28 @@ public final class ReplicatedAppendBenchmark {
         peers.put(id, "127.0.0.1:" + s.getLocalPort());
       }
     }
+    // mutual TLS between the members, as a deployment runs them (--plaintext to compare)
+    Map<String, RaftTls> tls = new java.util.HashMap<>();
+    for (String id : peers.keySet()) {
+      RaftTls.generate(id, root.resolve(id + ".key"), root.resolve(id + ".crt"), Duration.ofDays(1),
+          new SecureRandom());
+    }
+    for (String id : peers.keySet()) {
+      tls.put(id, RaftTls.load(root.resolve(id + ".key"), root.resolve(id + ".crt"),
+          peers.keySet().stream().map(m -> root.resolve(m + ".crt")).toList()));
+    }
     List<RaftLedger> members = new ArrayList<>();
     for (String id : peers.keySet()) {
-      RaftMemberConfig config = RaftMemberConfig.of(id, peers, root.resolve(id)).withMaxInFlight(proposals);
+      RaftMemberConfig config = RaftMemberConfig.of(id, peers, root.resolve(id)).withMaxInFlight(proposals)
+          .withTls(plaintext ? null : tls.get(id));
       members.add(RaftLedger.open(config, JdbcLedgerStorage.open(JdbcLedgerStorage.h2(root.resolve(id)
           .resolve("ledger")), Clock.systemUTC()), group, LedgerOptions.defaults().withMaxBatchSize(maxBatch)));
     }
     while (members.stream().noneMatch(RaftLedger::isLeader)) {
       Thread.sleep(50);
     }
-    System.out.printf("3 members, concurrency %d, entries of %d bytes, max batch %d, batches in flight per member %d,"
-        + " %d cores, load %s%n", concurrency, bytes, maxBatch, proposals, Runtime.getRuntime().availableProcessors(), load());
+    System.out.printf("3 members over %s, concurrency %d, entries of %d bytes, max batch %d, batches in flight per member %d,"
+        + " %d cores, load %s%n", plaintext ? "plaintext" : "mutual TLS", concurrency, bytes, maxBatch, proposals, Runtime.getRuntime().availableProcessors(), load());
     byte[] payload = new byte[bytes];
     Arrays.fill(payload, (byte) 'x');
     Semaphore inFlight = new Semaphore(concurrency);
