@@ -206,8 +206,10 @@ public final class InteractionForwarder {
     }
 
     // A client that asked for an OperationOutcome gets the validation issues of its accepted write in it; the
-    // ledger above holds what the EHR answered and stored.
-    Optional<WriteValidation.Answer> asOutcome = status >= 200 && status < 300 && Interactions.isWrite(request, operation)
+    // ledger above holds what the EHR answered and stored. (A transaction's answer stays its response Bundle.)
+    boolean singleWrite = operation == RestOperationTypeEnum.CREATE || operation == RestOperationTypeEnum.UPDATE
+        || operation == RestOperationTypeEnum.PATCH;
+    Optional<WriteValidation.Answer> asOutcome = status >= 200 && status < 300 && singleWrite
         ? WriteValidation.outcomeAnswer(request, body, contentType,
             location == null ? null : rewriter.toGateway(location, gatewayBase))
         : Optional.empty();
