@@ -116,6 +116,7 @@ class AuditTrailTest {
       assertEquals(ORIGIN, ledgerEntry(event, "origin"));
       assertTrue(event.getEntity().stream().anyMatch(e -> ("Patient/" + patientId).equals(e.getWhat().getReference())
           && "1".equals(e.getType().getCode()) && "1".equals(e.getRole().getCode())), "BALP patient entity");
+      assertBalpRoles(event);
       subtypes.add(event.getSubtypeFirstRep().getCode() + ":" + event.getAction().toCode());
     }
     assertTrue(subtypes.containsAll(Set.of("create:C", "read:R")), subtypes.toString());
@@ -331,6 +332,29 @@ class AuditTrailTest {
     OperationOutcome outcome = FHIR.newJsonParser().parseResource(OperationOutcome.class, response.body());
     String diagnostics = outcome.getIssueFirstRep().getDiagnostics();
     assertTrue(diagnostics.contains("'" + parameter + "'"), diagnostics);
+  }
+
+  /**
+   * IHE BALP (after DICOM): the client is the Source Role ID (110153) and the server the Destination Role ID (110152)
+   * for reads as for writes, although for a read the data flows the other way.
+   */
+  private static void assertBalpRoles(AuditEvent event) {
+    String interaction = event.getSubtypeFirstRep().getCode();
+    AuditEvent.AuditEventAgentComponent client = agent(event, "110153");
+    AuditEvent.AuditEventAgentComponent server = agent(event, "110152");
+    assertTrue(client.getRequestor(), interaction + ": the client (110153) made the request");
+    assertEquals(TestIssuer.SUITE_CLIENT, client.getWho().getIdentifier().getValue(), interaction);
+    assertFalse(server.getRequestor(), interaction + ": the gateway (110152) served it");
+    assertEquals(ORIGIN, server.getWho().getIdentifier().getValue(), interaction);
+  }
+
+  private static AuditEvent.AuditEventAgentComponent agent(AuditEvent event, String dicomRole) {
+    List<AuditEvent.AuditEventAgentComponent> agents = event.getAgent().stream()
+        .filter(a -> a.getType().getCoding().stream().anyMatch(c ->
+            "http://dicom.nema.org/resources/ontology/DCM".equals(c.getSystem()) && dicomRole.equals(c.getCode())))
+        .toList();
+    assertEquals(1, agents.size(), "one agent with DICOM role " + dicomRole);
+    return agents.get(0);
   }
 
   private static void assertValid(AuditEvent event) {

@@ -1,5 +1,6 @@
 package org.fhirledger.conformance.validation;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -162,6 +163,123 @@ class WriteValidationTest {
   }
 
   @Test
+  void transaction_jsonPatchEntryRemovingStatus_422NamesEntryAndElementEhrUnchanged() {
+    String tag = UUID.randomUUID().toString();
+    String id = create(observation(tag));
+    String bundle = transaction(createEntry(UUID.randomUUID().toString()),
+        jsonPatchEntry("Observation/" + id, "[{\"op\":\"remove\",\"path\":\"/status\"}]"));
+
+    RawHttp.Response r = HTTP.send("POST", base, JSON, bytes(bundle));
+
+    assertEquals(422, r.status(), r.text());
+    assertEquals(List.of("Bundle.entry[1]", "Observation.status"), expressions(r), r.text());
+    assertTrue(r.header("X-Ledger-Index").isPresent(), "the refusal is on the ledger");
+    String stored = HTTP.get(ehr + "/Observation/" + id).text();
+    assertTrue(stored.contains("\"versionId\":\"1\"") && stored.contains("\"final\""), stored);
+    assertEquals(0, count(ehr + "/Observation?identifier=urn:test:validation%7Centry-" + bundleTag), "nothing created");
+  }
+
+  @Test
+  void transaction_validPatchEntries_forwardedAndApplied() {
+    String tag = UUID.randomUUID().toString();
+    String byId = create(observation(tag));
+    String byFhirPath = create(observation(tag + "-b"));
+    String fhirPathPatch = """
+        {"resourceType":"Parameters","parameter":[{"name":"operation","part":[
+          {"name":"type","valueCode":"replace"},{"name":"path","valueString":"Observation.status"},
+          {"name":"value","valueCode":"corrected"}]}]}""";
+    String bundle = transaction(
+        jsonPatchEntry("Observation/" + byId, "[{\"op\":\"replace\",\"path\":\"/status\",\"value\":\"amended\"}]"),
+        "{\"resource\":" + fhirPathPatch + ",\"request\":{\"method\":\"PATCH\",\"url\":\"Observation/" + byFhirPath
+            + "\"}}");
+
+    RawHttp.Response r = HTTP.send("POST", base, JSON, bytes(bundle));
+
+    assertEquals(200, r.status(), r.text());
+    assertTrue(HTTP.get(ehr + "/Observation/" + byId).text().contains("\"amended\""));
+    assertTrue(HTTP.get(ehr + "/Observation/" + byFhirPath).text().contains("\"corrected\""));
+  }
+
+  @Test
+  void conditionalPatch_invalidResult_422AndEhrUnchanged() {
+    String tag = UUID.randomUUID().toString();
+    String id = create(observation(tag));
+
+    RawHttp.Response r = HTTP.send("PATCH", base + "/Observation?identifier=urn:test:validation%7C" + tag,
+        "application/json-patch+json", bytes("[{\"op\":\"remove\",\"path\":\"/status\"}]"));
+
+    assertEquals(422, r.status(), r.text());
+    assertEquals(List.of("Observation.status"), expressions(r), r.text());
+    assertTrue(HTTP.get(ehr + "/Observation/" + id).text().contains("\"versionId\":\"1\""));
+  }
+
+  @Test
+  void conditionalPatch_validResult_forwardedAndApplied() {
+    String tag = UUID.randomUUID().toString();
+    String id = create(observation(tag));
+
+    RawHttp.Response r = HTTP.send("PATCH", base + "/Observation?identifier=urn:test:validation%7C" + tag,
+        "application/json-patch+json", bytes("[{\"op\":\"replace\",\"path\":\"/status\",\"value\":\"amended\"}]"));
+
+    assertEquals(200, r.status(), r.text());
+    assertTrue(HTTP.get(ehr + "/Observation/" + id).text().contains("\"amended\""));
+  }
+
+  @Test
+  void conditionalPatch_noMatch_404_severalMatches_412_withOperationOutcome() {
+    String tag = UUID.randomUUID().toString();
+    create(observation(tag));
+    create(observation(tag));
+    byte[] patch = bytes("[{\"op\":\"replace\",\"path\":\"/status\",\"value\":\"amended\"}]");
+
+    RawHttp.Response none = HTTP.send("PATCH", base + "/Observation?identifier=urn:test:validation%7Cabsent-" + tag,
+        "application/json-patch+json", patch);
+    RawHttp.Response several = HTTP.send("PATCH", base + "/Observation?identifier=urn:test:validation%7C" + tag,
+        "application/json-patch+json", patch);
+
+    assertEquals(404, none.status(), none.text());
+    assertTrue(none.text().contains("OperationOutcome") && none.text().contains("matches"), none.text());
+    assertEquals(412, several.status(), several.text());
+    assertTrue(several.text().contains("OperationOutcome") && several.text().contains("More than one"), several.text());
+    assertTrue(several.header("X-Ledger-Index").isPresent(), "the refusal is on the ledger");
+    assertEquals(0, count(ehr + "/Observation?identifier=urn:test:validation%7C" + tag + "&status=amended"));
+  }
+
+  @Test
+  void create_warnModePreferOperationOutcome_201LocationAndTheIssuesAsOperationOutcome() throws Exception {
+    RawHttp.Response r = HTTP.send("POST", base + "/Patient", JSON, bytes(INVALID_PATIENT),
+        "Accept", JSON, "Prefer", "return=OperationOutcome");
+
+    assertEquals(201, r.status(), r.text());
+    String location = r.header("Location").orElseThrow(() -> new AssertionError("no Location"));
+    assertTrue(r.contentType().startsWith(JSON), r.contentType());
+    OperationOutcome oo = FHIR.newJsonParser().parseResource(OperationOutcome.class, r.text());
+    assertTrue(oo.getIssue().stream().anyMatch(i -> i.getExpression().stream()
+        .anyMatch(e -> e.getValue().startsWith("Patient.contact[0]")) && i.getDiagnostics().contains("pat-1")), r.text());
+    assertTrue(r.header("X-Validation-Issues").isPresent());
+    // The ledger holds the digest of the version the EHR stored, not of the OperationOutcome returned.
+    String index = r.header("X-Ledger-Index").orElseThrow();
+    AuditEvent event = FHIR.newJsonParser().parseResource(AuditEvent.class,
+        HTTP.get(base + "/AuditEvent/" + index).text());
+    byte[] recorded = event.getEntity().stream().flatMap(e -> e.getDetail().stream())
+        .filter(d -> "sha256".equals(d.getType())).findFirst().orElseThrow().getValueBase64BinaryType().getValue();
+    String stored = HTTP.get(location + "?_format=json").text();
+    String canonical = FHIR.newJsonParser().setPrettyPrint(false)
+        .encodeResourceToString(FHIR.newJsonParser().parseResource(stored));
+    assertArrayEquals(java.security.MessageDigest.getInstance("SHA-256").digest(bytes(canonical)), recorded);
+  }
+
+  @Test
+  void create_warnModeOtherPrefer_answerIsTheResource() {
+    RawHttp.Response r = HTTP.send("POST", base + "/Patient", JSON, bytes(INVALID_PATIENT),
+        "Accept", JSON, "Prefer", "return=representation");
+
+    assertEquals(201, r.status(), r.text());
+    assertTrue(r.text().contains("\"resourceType\":\"Patient\""), r.text());
+    assertTrue(r.header("X-Validation-Issues").orElse("").contains("pat-1"));
+  }
+
+  @Test
   void create_consentOutsideTheEnforcedSubset_422ByConfiguredProfile() {
     String consent = """
         {"resourceType":"Consent","status":"active",
@@ -192,6 +310,35 @@ class WriteValidationTest {
     assertEquals(200, other.status(), "forwarded to the EHR, which finds nothing: " + other.text());
     assertEquals(0, FHIR.newJsonParser().parseResource(Bundle.class, other.text()).getEntry().size());
     assertFalse(other.text().contains(GatewayProfiles.BASE), other.text());
+  }
+
+  private static String observation(String tag) {
+    return """
+        {"resourceType":"Observation","identifier":[{"system":"urn:test:validation","value":"%s"}],
+         "status":"final","code":{"text":"synthetic"}}""".formatted(tag);
+  }
+
+  private static final String bundleTag = UUID.randomUUID().toString();
+  private static final String INVALID_PATIENT =
+      "{\"resourceType\":\"Patient\",\"gender\":\"female\",\"contact\":[{\"gender\":\"male\"}]}";
+
+  /** A valid create, so that a refused bundle also shows that its other entries were not written. */
+  private static String createEntry(String fullUrl) {
+    return """
+        {"fullUrl":"urn:uuid:%s","resource":{"resourceType":"Observation",
+          "identifier":[{"system":"urn:test:validation","value":"entry-%s"}],"status":"final",
+          "code":{"text":"synthetic"}},"request":{"method":"POST","url":"Observation"}}""".formatted(fullUrl, bundleTag);
+  }
+
+  private static String jsonPatchEntry(String url, String patch) {
+    return """
+        {"resource":{"resourceType":"Binary","contentType":"application/json-patch+json","data":"%s"},
+         "request":{"method":"PATCH","url":"%s"}}""".formatted(
+        java.util.Base64.getEncoder().encodeToString(bytes(patch)), url);
+  }
+
+  private static String transaction(String... entries) {
+    return "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[" + String.join(",", entries) + "]}";
   }
 
   private static String create(String body) {

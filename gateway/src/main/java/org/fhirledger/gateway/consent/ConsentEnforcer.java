@@ -532,6 +532,14 @@ public final class ConsentEnforcer {
     return out;
   }
 
+  /**
+   * Whether this enforcer refuses conditional writes of {@code type} (types in the Patient compartment, Consent
+   * aside), so that other checks do not reveal, by searching for the target, whether matching data exists.
+   */
+  public boolean refusesConditionalWrites(String type) {
+    return !"Consent".equals(type) && inCompartmentType(type);
+  }
+
   private boolean inCompartmentType(String type) {
     if (type == null || type.isEmpty()) {
       return false;

@@ -28,6 +28,7 @@ import org.fhirledger.gateway.upstream.UpstreamRequest;
 import org.fhirledger.gateway.upstream.UpstreamResponse;
 import org.fhirledger.gateway.upstream.UpstreamTimeoutException;
 import org.fhirledger.gateway.upstream.UpstreamUnavailableException;
+import org.fhirledger.gateway.validation.WriteValidation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -204,18 +205,31 @@ public final class InteractionForwarder {
       provenance.write(answered.writes(), request.getRequestId());
     }
 
+    // A client that asked for an OperationOutcome gets the validation issues of its accepted write in it; the
+    // ledger above holds what the EHR answered and stored. (A transaction's answer stays its response Bundle.)
+    boolean singleWrite = operation == RestOperationTypeEnum.CREATE || operation == RestOperationTypeEnum.UPDATE
+        || operation == RestOperationTypeEnum.PATCH;
+    Optional<WriteValidation.Answer> asOutcome = status >= 200 && status < 300 && singleWrite
+        ? WriteValidation.outcomeAnswer(request, body, contentType,
+            location == null ? null : rewriter.toGateway(location, gatewayBase))
+        : Optional.empty();
+    if (asOutcome.isPresent()) {
+      body = asOutcome.get().body();
+    }
+
     servlet.setStatus(status);
     // Headers that HAPI and the gateway's interceptors queued on HAPI's response (X-Request-ID, ...).
     request.getResponse().getHeaders().forEach((name, values) -> values.forEach(v -> servlet.addHeader(name, v)));
     for (Map.Entry<String, List<String>> header : response.headers().entrySet()) {
       String name = header.getKey();
-      if (RESPONSE_HEADERS_NOT_RETURNED.contains(name)) {
+      if (RESPONSE_HEADERS_NOT_RETURNED.contains(name) || asOutcome.isPresent() && name.equals("content-type")) {
         continue;
       }
       for (String value : header.getValue()) {
         servlet.addHeader(name, URL_HEADERS.contains(name) ? rewriter.toGateway(value, gatewayBase) : value);
       }
     }
+    asOutcome.ifPresent(a -> servlet.setContentType(a.contentType()));
     try {
       if (body.length > 0 && !request.getServletRequest().getMethod().equals("HEAD")) {
         servlet.setContentLength(body.length);

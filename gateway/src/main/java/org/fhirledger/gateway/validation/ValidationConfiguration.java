@@ -10,11 +10,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.fhirledger.gateway.consent.ConsentEnforcer;
 import org.fhirledger.gateway.upstream.UpstreamFhirClient;
 import org.fhirledger.profiles.GatewayProfiles;
 import org.fhirledger.profiles.validation.ResourceValidator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -39,8 +41,10 @@ class ValidationConfiguration {
 
   @Bean
   WriteValidation writeValidation(ValidationProperties properties, SharedValidator validator,
-      UpstreamFhirClient upstream, FhirContext fhirContext) {
-    return new WriteValidation(properties, validator, new PatchPreview(upstream), fhirContext);
+      UpstreamFhirClient upstream, FhirContext fhirContext, ObjectProvider<ConsentEnforcer> consent) {
+    ConsentEnforcer enforcer = consent.getIfAvailable();
+    return new WriteValidation(properties, validator, new PatchPreview(upstream), fhirContext,
+        type -> enforcer == null || !enforcer.refusesConditionalWrites(type));
   }
 
   /** Builds and warms the validator: classpath packages, then the package directory; never a network call. */

@@ -60,4 +60,23 @@ class ValidationPolicyTest {
     assertTrue(summary.chars().allMatch(c -> c >= 0x20 && c < 0x7f), summary);
     assertTrue(summary.length() < 2200, () -> Integer.toString(summary.length()));
   }
+
+  @Test
+  void targetOf_bundlePatchUrls_idOrConditionalElseNone() {
+    assertEquals(new PatchPreview.Target("Observation", "abc-1", null),
+        WriteValidation.targetOf("Observation/abc-1").orElseThrow());
+    assertEquals(new PatchPreview.Target("Observation", null, "identifier=s%7Cv"),
+        WriteValidation.targetOf("/Observation?identifier=s%7Cv").orElseThrow());
+    assertTrue(WriteValidation.targetOf("urn:uuid:0f0e").isEmpty());
+    assertTrue(WriteValidation.targetOf("Observation/1/_history/2").isEmpty());
+    assertTrue(WriteValidation.targetOf("Observation/1?x=y").isEmpty());
+  }
+
+  @Test
+  void prefersOutcome_tokenAmongOthersAnyCase_onlyReturnOperationOutcome() {
+    assertTrue(WriteValidation.prefersOutcome(List.of("handling=strict, return=OperationOutcome")));
+    assertTrue(WriteValidation.prefersOutcome(List.of("RETURN = \"operationoutcome\"")));
+    assertFalse(WriteValidation.prefersOutcome(List.of("return=representation")));
+    assertFalse(WriteValidation.prefersOutcome(null));
+  }
 }
