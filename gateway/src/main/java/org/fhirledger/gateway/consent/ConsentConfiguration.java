@@ -2,7 +2,9 @@ package org.fhirledger.gateway.consent;
 
 import ca.uhn.fhir.context.FhirContext;
 import java.time.Clock;
+import org.fhirledger.gateway.GatewayProperties;
 import org.fhirledger.gateway.upstream.UpstreamFhirClient;
+import org.fhirledger.ledger.Ledger;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
@@ -31,6 +33,19 @@ public class ConsentConfiguration {
   ConsentService consentService(ConsentIndex index, ConsentProperties properties, Clock clock,
       FhirContext fhirContext) {
     return new IndexedConsentService(index, properties.policy(), clock, fhirContext);
+  }
+
+  /**
+   * With several instances on one shared PostgreSQL ledger, follows the other instances' Consent writes on the
+   * ledger; otherwise nothing to follow (every Consent write goes through this gateway's own write path).
+   */
+  @Bean(destroyMethod = "close")
+  AutoCloseable consentLedgerFollower(GatewayProperties gateway, Ledger ledger, ConsentIndex index) {
+    if (gateway.ledger().mode() != GatewayProperties.LedgerMode.SHARED_POSTGRES) {
+      return () -> { };
+    }
+    return ConsentLedgerFollower.start(ledger, index, gateway.ledger().origin(),
+        gateway.ledger().sharedPostgres().followInterval());
   }
 
   /** Enforcement in the request path: {@code InteractionForwarder} calls it on every interaction. */

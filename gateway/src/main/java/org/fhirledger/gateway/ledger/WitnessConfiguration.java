@@ -34,7 +34,8 @@ class WitnessConfiguration {
 
   /** This gateway as a witness; its state lives in the ledger's database. Absent unless enabled. */
   @Bean
-  WitnessHolder witness(GatewayProperties properties, Ledger ledger, Clock clock) throws java.io.IOException {
+  WitnessHolder witness(GatewayProperties properties, Ledger ledger, Clock clock, SharedLedgerInstance shared)
+      throws java.io.IOException {
     GatewayProperties.Witnessing w = properties.ledger().witness();
     if (!w.enabled()) {
       return new WitnessHolder(null);
@@ -44,7 +45,10 @@ class WitnessConfiguration {
     Cosigner key = Cosigner.loadOrGenerate(w.keyFile() != null ? w.keyFile() : dir.resolve("witness.key"), name,
         new SecureRandom());
     List<NoteVerifier> logs = w.logs().stream().map(NoteVerifier::parse).toList();
-    return new WitnessHolder(new Witness(key, logs, new JdbcWitnessStore(JdbcLedgerStorage.h2(dir)), clock));
+    // Instances of one gateway sharing a PostgreSQL ledger share the witness key, so they must share its state
+    // too: two states could each cosign a different tree of the same size.
+    return new WitnessHolder(new Witness(key, logs, new JdbcWitnessStore(shared.shared() ? shared.dataSource()
+        : JdbcLedgerStorage.h2(dir)), clock));
   }
 
   /** Submits this gateway's latest checkpoint to its peer witnesses every interval. */
