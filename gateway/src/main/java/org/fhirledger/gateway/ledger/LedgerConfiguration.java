@@ -63,7 +63,14 @@ class LedgerConfiguration {
     if (shared.shared()) {
       // The log is named by its key; gateway.ledger.origin names this instance (its entries carry it).
       GatewayProperties.SharedPostgres sp = settings.sharedPostgres();
-      NoteSigner signer = NoteSigner.parse(Files.readString(sp.keyFile()).trim());
+      NoteSigner signer;
+      try {
+        signer = NoteSigner.parse(Files.readString(sp.keyFile()).trim());
+      } catch (java.io.IOException | IllegalArgumentException e) {
+        throw new IllegalStateException("gateway.ledger.shared-postgres.key-file " + sp.keyFile() + " is not a "
+            + "readable log signing key (create it once with KeyTool group <log origin> <file> and give every "
+            + "instance a copy): " + e.getMessage(), e);
+      }
       return SharedPostgresLedger.open(shared.dataSource(), signer,
           options.withWriterName("instance " + settings.origin()), sp.leaseSlice());
     }
