@@ -18,6 +18,7 @@ import org.fhirledger.ledger.note.NoteVerifier;
 import org.fhirledger.ledger.witness.CheckpointCosigning;
 import org.fhirledger.ledger.witness.CosignatureVerifier;
 import org.fhirledger.ledger.witness.Cosigner;
+import org.fhirledger.ledger.witness.JdbcCosignedCheckpoints;
 import org.fhirledger.ledger.witness.JdbcWitnessStore;
 import org.fhirledger.ledger.witness.Witness;
 import org.slf4j.Logger;
@@ -53,7 +54,8 @@ class WitnessConfiguration {
 
   /** Submits this gateway's latest checkpoint to its peer witnesses every interval. */
   @Bean(destroyMethod = "close")
-  WitnessRounds witnessRounds(GatewayProperties properties, Ledger ledger) {
+  WitnessRounds witnessRounds(GatewayProperties properties, Ledger ledger, Clock clock, SharedLedgerInstance shared)
+      throws java.io.IOException, LedgerUnavailableException {
     GatewayProperties.Witnessing w = properties.ledger().witness();
     List<MicronautWitnessClient> clients = new ArrayList<>();
     for (Map.Entry<String, GatewayProperties.WitnessPeer> p : w.peers().entrySet()) {
@@ -62,7 +64,15 @@ class WitnessConfiguration {
       }
       clients.add(new MicronautWitnessClient(p.getValue().url(), CosignatureVerifier.parse(p.getValue().vkey())));
     }
-    return new WitnessRounds(ledger, clients, w.interval().toMillis());
+    if (clients.isEmpty()) {
+      return new WitnessRounds(null, clients, 0);
+    }
+    // The cosigned checkpoint is kept in the ledger's database: a restart (or another instance of a shared ledger)
+    // serves the cosignatures collected so far at once.
+    javax.sql.DataSource db = shared.shared() ? shared.dataSource()
+        : JdbcLedgerStorage.h2(Files.createDirectories(properties.dataDir().toAbsolutePath().resolve("ledger")));
+    return new WitnessRounds(new CheckpointCosigning(ledger, List.copyOf(clients),
+        new JdbcCosignedCheckpoints(db, ledger.verifier().name(), clock)), clients, w.interval().toMillis());
   }
 
   /** The witness, if this gateway is one. */
@@ -75,9 +85,9 @@ class WitnessConfiguration {
     private final List<MicronautWitnessClient> clients;
     private final ScheduledExecutorService timer;
 
-    WitnessRounds(Ledger ledger, List<MicronautWitnessClient> clients, long intervalMillis) {
+    WitnessRounds(CheckpointCosigning cosigning, List<MicronautWitnessClient> clients, long intervalMillis) {
       this.clients = clients;
-      this.cosigning = clients.isEmpty() ? null : new CheckpointCosigning(ledger, List.copyOf(clients));
+      this.cosigning = cosigning;
       this.timer = clients.isEmpty() ? null : Executors.newSingleThreadScheduledExecutor(
           Thread.ofPlatform().name("ledger-witness-rounds").daemon(true).factory());
       if (timer != null) {
