@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ca.uhn.fhir.context.FhirContext;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -45,6 +46,9 @@ import org.fhirledger.ledger.note.NoteSigner;
 import org.fhirledger.ledger.note.NoteVerifier;
 import org.fhirledger.ledger.verify.HttpLogSource;
 import org.fhirledger.ledger.verify.LogVerifier;
+import org.fhirledger.profiles.GatewayProfiles;
+import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.DomainResource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -224,6 +228,22 @@ class SharedPostgresGatewayTest {
 
     assertEquals(Set.of(ORIGIN_A, ORIGIN_B), writers);
     assertEquals(1, pseudonyms.size(), "the patient's pseudonym through both instances: " + pseudonyms);
+  }
+
+  @Test
+  void auditSearch_throughOneInstance_findsTheEntriesOfBoth() throws Exception {
+    for (String root : List.of(a.root(), root(b))) {
+      HttpResponse<String> r = send(root, "GET", "/fhir/AuditEvent?patient=Patient/" + patientId + "&_count=1000",
+          null);
+      assertEquals(200, r.statusCode(), r.body());
+      Bundle bundle = FhirContext.forR4Cached().newJsonParser().parseResource(Bundle.class, r.body());
+
+      Set<String> recordedBy = bundle.getEntry().stream()
+          .map(e -> ((DomainResource) e.getResource()).getExtensionByUrl(GatewayProfiles.LEDGER_ENTRY).getExtensionByUrl("origin")
+              .getValue().primitiveValue())
+          .collect(Collectors.toSet());
+      assertTrue(recordedBy.containsAll(Set.of(ORIGIN_A, ORIGIN_B)), root + " sees entries of " + recordedBy);
+    }
   }
 
   /** Creates an Observation of the patient and reads it back, until stopped or the instance is gone. */

@@ -9,6 +9,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.DependsOn;
 
 /**
  * The Consent index, the {@link ConsentService} and the {@link ConsentEnforcer} that {@code GatewayConfiguration}
@@ -24,7 +25,9 @@ public class ConsentConfiguration {
     return new ConsentIndex(fhirContext, upstream, properties.pageSize());
   }
 
+  /** Starts the rebuild only once the ledger follower has fixed where it starts, so no Consent change falls between. */
   @Bean(initMethod = "start", destroyMethod = "close")
+  @DependsOn("consentLedgerFollower")
   ConsentIndexKeeper consentIndexKeeper(ConsentIndex index, ConsentProperties properties) {
     return new ConsentIndexKeeper(index, properties.retryInterval());
   }
