@@ -5,6 +5,7 @@ import java.time.Clock;
 import org.fhirledger.gateway.GatewayProperties;
 import org.fhirledger.gateway.upstream.UpstreamFhirClient;
 import org.fhirledger.ledger.Ledger;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
@@ -43,11 +44,13 @@ public class ConsentConfiguration {
    * ledger; otherwise nothing to follow (every Consent write goes through this gateway's own write path).
    */
   @Bean(destroyMethod = "close")
-  AutoCloseable consentLedgerFollower(GatewayProperties gateway, Ledger ledger, ConsentIndex index) {
-    if (gateway.ledger().mode() != GatewayProperties.LedgerMode.SHARED_POSTGRES) {
+  AutoCloseable consentLedgerFollower(ObjectProvider<GatewayProperties> gatewayProperties,
+      ObjectProvider<Ledger> ledger, ConsentIndex index) {
+    GatewayProperties gateway = gatewayProperties.getIfAvailable();
+    if (gateway == null || gateway.ledger().mode() != GatewayProperties.LedgerMode.SHARED_POSTGRES) {
       return () -> { };
     }
-    return ConsentLedgerFollower.start(ledger, index, gateway.ledger().origin(),
+    return ConsentLedgerFollower.start(ledger.getObject(), index, gateway.ledger().origin(),
         gateway.ledger().sharedPostgres().followInterval());
   }
 
