@@ -69,7 +69,7 @@ class LedgerConfiguration {
       } catch (java.io.IOException | IllegalArgumentException e) {
         throw new IllegalStateException("gateway.ledger.shared-postgres.key-file " + sp.keyFile() + " is not a "
             + "readable log signing key (create it once with KeyTool group <log origin> <file> and give every "
-            + "instance a copy): " + e.getMessage(), e);
+            + "instance a copy; " + (e instanceof java.io.IOException ? e.getMessage() : "it does not parse") + ")");
       }
       return SharedPostgresLedger.open(shared.dataSource(), signer,
           options.withWriterName("instance " + settings.origin()), sp.leaseSlice());
