@@ -47,8 +47,10 @@ public record GatewayProperties(
    * @param maxBatchDelay how long the sequencer waits to fill a batch (0: batch only under load)
    * @param watermarkInterval how often the reconciliation watermark is stored (also stored on clean shutdown)
    * @param mode {@code local}: this gateway's own log; {@code raft}: one log replicated between organizations
-   *     (module ledger-replication), where this gateway runs one member
+   *     (module ledger-replication), where this gateway runs one member; {@code shared-postgres}: one of several
+   *     instances of one organization's gateway sharing one PostgreSQL ledger
    * @param raft the member's settings in {@code raft} mode
+   * @param sharedPostgres the instance's settings in {@code shared-postgres} mode
    */
   public record LedgerSettings(
       @DefaultValue("localhost/ledger") String origin,
@@ -57,6 +59,7 @@ public record GatewayProperties(
       @DefaultValue("10s") Duration watermarkInterval,
       @DefaultValue("local") LedgerMode mode,
       @DefaultValue Raft raft,
+      @DefaultValue SharedPostgres sharedPostgres,
       @DefaultValue Witnessing witness) {}
 
   /**
@@ -88,8 +91,36 @@ public record GatewayProperties(
     /** This gateway's own log in its data directory. */
     LOCAL,
     /** One member of a log replicated between organizations on Apache Ratis. */
-    RAFT
+    RAFT,
+    /** One of several gateway instances sharing one PostgreSQL ledger, one sequencer at a time. */
+    SHARED_POSTGRES
   }
+
+  /**
+   * One of several instances of this organization's gateway on one PostgreSQL ledger
+   * ({@code gateway.ledger.mode=shared-postgres}). In this mode {@code gateway.ledger.origin} names this
+   * <i>instance</i> (its entries carry it, it reconciles its own intents, and it must be unique among the live
+   * instances), and the log itself is named by the key in {@code keyFile}.
+   *
+   * @param jdbcUrl the shared PostgreSQL database, e.g. {@code jdbc:postgresql://db.internal:5432/ledger}
+   * @param username database user (may also be given in the URL)
+   * @param password database password (may also be given in the URL)
+   * @param keyFile the log's signing key ({@code PRIVATE+KEY+<log origin>+...}), the same file on every instance
+   * @param leaseSlice how long a busy sequencer keeps the sequencer lease while another instance waits for it
+   * @param secretCacheTtl how long an instance may use a pseudonym secret it read without reading it again; an
+   *     erasure waits this long before it answers, so that afterwards no instance uses the erased secret
+   * @param orphanCheckInterval how often an instance looks for instances that died with unreconciled intents
+   * @param followInterval how often an instance reads the entries other instances appended (Consent changes)
+   */
+  public record SharedPostgres(
+      String jdbcUrl,
+      String username,
+      String password,
+      Path keyFile,
+      @DefaultValue("100ms") Duration leaseSlice,
+      @DefaultValue("1s") Duration secretCacheTtl,
+      @DefaultValue("2s") Duration orphanCheckInterval,
+      @DefaultValue("500ms") Duration followInterval) {}
 
   /**
    * One member of the replicated ledger ({@code gateway.ledger.mode=raft}). In this mode {@code gateway.ledger.origin}

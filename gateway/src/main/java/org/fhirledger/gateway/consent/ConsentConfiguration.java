@@ -2,11 +2,15 @@ package org.fhirledger.gateway.consent;
 
 import ca.uhn.fhir.context.FhirContext;
 import java.time.Clock;
+import org.fhirledger.gateway.GatewayProperties;
 import org.fhirledger.gateway.upstream.UpstreamFhirClient;
+import org.fhirledger.ledger.Ledger;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.DependsOn;
 
 /**
  * The Consent index, the {@link ConsentService} and the {@link ConsentEnforcer} that {@code GatewayConfiguration}
@@ -22,7 +26,9 @@ public class ConsentConfiguration {
     return new ConsentIndex(fhirContext, upstream, properties.pageSize());
   }
 
+  /** Starts the rebuild only once the ledger follower has fixed where it starts, so no Consent change falls between. */
   @Bean(initMethod = "start", destroyMethod = "close")
+  @DependsOn("consentLedgerFollower")
   ConsentIndexKeeper consentIndexKeeper(ConsentIndex index, ConsentProperties properties) {
     return new ConsentIndexKeeper(index, properties.retryInterval());
   }
@@ -31,6 +37,21 @@ public class ConsentConfiguration {
   ConsentService consentService(ConsentIndex index, ConsentProperties properties, Clock clock,
       FhirContext fhirContext) {
     return new IndexedConsentService(index, properties.policy(), clock, fhirContext);
+  }
+
+  /**
+   * With several instances on one shared PostgreSQL ledger, follows the other instances' Consent writes on the
+   * ledger; otherwise nothing to follow (every Consent write goes through this gateway's own write path).
+   */
+  @Bean(destroyMethod = "close")
+  AutoCloseable consentLedgerFollower(ObjectProvider<GatewayProperties> gatewayProperties,
+      ObjectProvider<Ledger> ledger, ConsentIndex index) {
+    GatewayProperties gateway = gatewayProperties.getIfAvailable();
+    if (gateway == null || gateway.ledger().mode() != GatewayProperties.LedgerMode.SHARED_POSTGRES) {
+      return () -> { };
+    }
+    return ConsentLedgerFollower.start(ledger.getObject(), index, gateway.ledger().origin(),
+        gateway.ledger().sharedPostgres().followInterval());
   }
 
   /** Enforcement in the request path: {@code InteractionForwarder} calls it on every interaction. */

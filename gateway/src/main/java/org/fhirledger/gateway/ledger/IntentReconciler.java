@@ -37,8 +37,11 @@ import org.slf4j.LoggerFactory;
  * OUTCOME (the gateway died between forwarding it and recording the EHR's answer): it reads the EHR and appends an
  * OUTCOME of that intent recording what is actually there. Not thread-safe; run once, alone.
  *
- * <p><b>Which intents:</b> only the log from the stored watermark ({@link WatermarkFile}, {@link PendingIntents})
- * onwards is read, in chunks of 4096 entries: every intent below the watermark already has its outcome.
+ * <p><b>Which intents:</b> those whose entries carry the owner's origin (in a shared log, the intents of one gateway
+ * instance or member), and only from the owner's stored watermark ({@link WatermarkStore}, {@link PendingIntents})
+ * onwards, read in chunks of 4096 entries: every intent below the watermark already has its outcome. The owner is
+ * this gateway itself, except when a survivor settles the intents of a dead instance of a shared PostgreSQL ledger
+ * ({@link OrphanIntentReconciler}); the outcomes always carry the origin of the gateway that writes them.
  *
  * <p><b>What is recorded:</b> an OUTCOME whose {@code intentIndex} is the intent, whose interaction is {@link
  * Interaction#RECONCILE} (so nobody mistakes it for the EHR's own answer to the write: it is what the gateway found
@@ -76,15 +79,26 @@ final class IntentReconciler {
   private final FhirContent content;
   private final UpstreamFhirClient upstream;
   private final String origin;
+  private final String owner;
   private final Clock clock;
 
   IntentReconciler(Ledger ledger, Pseudonymizer pseudonymizer, FhirContent content, UpstreamFhirClient upstream,
       String origin, Clock clock) {
+    this(ledger, pseudonymizer, content, upstream, origin, origin, clock);
+  }
+
+  /**
+   * @param origin the origin of the outcomes this reconciler appends (the gateway running it)
+   * @param owner the origin of the intents it settles
+   */
+  IntentReconciler(Ledger ledger, Pseudonymizer pseudonymizer, FhirContent content, UpstreamFhirClient upstream,
+      String origin, String owner, Clock clock) {
     this.ledger = Objects.requireNonNull(ledger, "ledger");
     this.pseudonymizer = Objects.requireNonNull(pseudonymizer, "pseudonymizer");
     this.content = Objects.requireNonNull(content, "content");
     this.upstream = Objects.requireNonNull(upstream, "upstream");
     this.origin = Objects.requireNonNull(origin, "origin");
+    this.owner = Objects.requireNonNull(owner, "owner");
     this.clock = Objects.requireNonNull(clock, "clock");
   }
 
@@ -94,7 +108,7 @@ final class IntentReconciler {
    * @return the new watermark: every intent below it has its outcome, durably
    * @throws ReconciliationException if the EHR or the ledger failed; nothing is then known to be settled
    */
-  long reconcile(WatermarkFile watermarkFile) {
+  long reconcile(WatermarkStore watermarkFile) {
     try {
       long size = ledger.latestCheckpoint().size();
       OptionalLong stored = watermarkFile.read();
@@ -113,7 +127,13 @@ final class IntentReconciler {
       }
       long watermark = ledger.latestCheckpoint().size();
       watermarkFile.write(watermark);
-      log.info("Reconciliation scanned ledger entries [{}, {}) and settled {} intent(s)", from, size, open.size());
+      if (open.isEmpty() && !owner.equals(origin)) {
+        log.debug("Reconciliation of {}'s intents scanned ledger entries [{}, {}): nothing to settle", owner, from,
+            size);
+      } else {
+        log.info("Reconciliation of {}'s intents scanned ledger entries [{}, {}) and settled {} intent(s)", owner,
+            from, size, open.size());
+      }
       return watermark;
     } catch (LedgerUnavailableException | IOException e) {
       throw new ReconciliationException("the ledger could not be read or appended to", e);
@@ -135,8 +155,8 @@ final class IntentReconciler {
           log.warn("Ledger entry {} is not a gateway entry; skipped by reconciliation", entry.index());
           continue;
         }
-        if (record.type() == EntryType.INTENT && origin.equals(record.origin())) {
-          // In a log shared between organizations only this gateway's own intents are its to reconcile.
+        if (record.type() == EntryType.INTENT && owner.equals(record.origin())) {
+          // In a shared log only the owner's intents are this reconciliation's to settle.
           open.put(entry.index(), record);
         } else if (record.type() == EntryType.OUTCOME) {
           open.remove(record.intentIndex());

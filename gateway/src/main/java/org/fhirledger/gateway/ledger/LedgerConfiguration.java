@@ -16,6 +16,7 @@ import org.fhirledger.ledger.entry.PatientSecretStore;
 import org.fhirledger.ledger.entry.Pseudonymizer;
 import org.fhirledger.ledger.jdbc.JdbcLedgerStorage;
 import org.fhirledger.ledger.jdbc.JdbcPatientSecretStore;
+import org.fhirledger.ledger.jdbc.SharedPostgresLedger;
 import org.fhirledger.ledger.note.NoteSigner;
 import org.fhirledger.ledger.raft.RaftLedger;
 import org.fhirledger.ledger.raft.RaftMemberConfig;
@@ -26,18 +27,31 @@ import org.springframework.context.annotation.Configuration;
 /**
  * The gateway's ledger: an H2 file database in {@code <data-dir>/ledger/}, signed with the key in
  * that directory (generated on first start, readable only by its owner), and the off-ledger store
- * of patients' pseudonym secrets beside it.
+ * of patients' pseudonym secrets beside it. In {@code raft} mode, this gateway's member of a replicated log; in
+ * {@code shared-postgres} mode, one of several instances on one PostgreSQL ledger, where the secrets and the
+ * reconciliation watermarks live in that database too.
  */
 @Configuration(proxyBeanMethods = false)
 class LedgerConfiguration {
+
+  /** How long a starting instance waits for its own lock (a survivor may be settling its previous run). */
+  private static final java.time.Duration INSTANCE_LOCK_WAIT = java.time.Duration.ofSeconds(60);
 
   @Bean
   Clock clock() {
     return Clock.systemUTC();
   }
 
+  /** The shared PostgreSQL database in {@code shared-postgres} mode (none otherwise). */
+  @Bean(destroyMethod = "")
+  SharedLedgerInstance sharedLedgerDatabase(GatewayProperties properties) {
+    return properties.ledger().mode() == GatewayProperties.LedgerMode.SHARED_POSTGRES
+        ? SharedLedgerInstance.of(properties.ledger().sharedPostgres(), properties.ledger().origin())
+        : SharedLedgerInstance.none();
+  }
+
   @Bean(destroyMethod = "close")
-  Ledger ledger(GatewayProperties properties, Clock clock)
+  Ledger ledger(GatewayProperties properties, Clock clock, SharedLedgerInstance shared)
       throws LedgerUnavailableException, LedgerVerificationException, java.io.IOException {
     GatewayProperties.LedgerSettings settings = properties.ledger();
     LedgerOptions options = LedgerOptions.defaults()
@@ -46,6 +60,20 @@ class LedgerConfiguration {
         .withMaxBatchDelay(settings.maxBatchDelay());
     if (settings.mode() == GatewayProperties.LedgerMode.RAFT) {
       return raftMember(properties, settings, options);
+    }
+    if (shared.shared()) {
+      // The log is named by its key; gateway.ledger.origin names this instance (its entries carry it).
+      GatewayProperties.SharedPostgres sp = settings.sharedPostgres();
+      NoteSigner signer;
+      try {
+        signer = NoteSigner.parse(Files.readString(sp.keyFile()).trim());
+      } catch (java.io.IOException | IllegalArgumentException e) {
+        throw new IllegalStateException("gateway.ledger.shared-postgres.key-file " + sp.keyFile() + " is not a "
+            + "readable log signing key (create it once with KeyTool group <log origin> <file> and give every "
+            + "instance a copy; " + (e instanceof java.io.IOException ? e.getMessage() : "it does not parse") + ")");
+      }
+      return SharedPostgresLedger.open(shared.dataSource(), signer,
+          options.withWriterName("instance " + settings.origin()), sp.leaseSlice());
     }
     return Ledgers.openH2(ledgerDir(properties), settings.origin(), options);
   }
@@ -91,8 +119,14 @@ class LedgerConfiguration {
   }
 
   @Bean
-  PatientSecretStore patientSecretStore(GatewayProperties properties, Clock clock, Ledger ledger)
-      throws LedgerUnavailableException, java.io.IOException {
+  PatientSecretStore patientSecretStore(GatewayProperties properties, Clock clock, Ledger ledger,
+      SharedLedgerInstance shared) throws LedgerUnavailableException, java.io.IOException {
+    if (shared.shared()) {
+      // One secret per patient for all instances (insert-if-absent on the primary key); a bounded cache lifetime so
+      // that an erasure through any instance is seen by all (see CachingPatientSecretStore).
+      return new CachingPatientSecretStore(JdbcPatientSecretStore.open(shared.dataSource(), clock, new SecureRandom()),
+          100_000, properties.ledger().sharedPostgres().secretCacheTtl());
+    }
     return new CachingPatientSecretStore(
         JdbcPatientSecretStore.open(JdbcLedgerStorage.h2(ledgerDir(properties)), clock, new SecureRandom()), 100_000);
   }
@@ -104,11 +138,27 @@ class LedgerConfiguration {
    */
   @Bean(destroyMethod = "close")
   WatermarkKeeper watermarkKeeper(Ledger ledger, PatientSecretStore secrets, FhirContext fhirContext,
-      UpstreamFhirClient upstream, GatewayProperties properties, Clock clock) throws java.io.IOException {
+      UpstreamFhirClient upstream, GatewayProperties properties, Clock clock, SharedInstanceHandle instance)
+      throws java.io.IOException {
     String origin = properties.ledger().origin();
-    WatermarkFile file = new WatermarkFile(ledgerDir(properties), origin);
-    long watermark = new IntentReconciler(ledger, new Pseudonymizer(secrets), new FhirContent(fhirContext), upstream,
-        origin, clock).reconcile(file);
+    SharedLedgerInstance shared = instance.shared();
+    WatermarkStore file;
+    if (shared.shared()) {
+      // Nothing is appended in this instance's name before it holds its instance lock: while it lives, no other
+      // instance reconciles its intents; a survivor settling this instance's previous run finishes first.
+      shared.lock(INSTANCE_LOCK_WAIT);
+      file = new JdbcWatermarkStore(shared.dataSource(), origin, clock);
+    } else {
+      file = new WatermarkFile(ledgerDir(properties), origin);
+    }
+    Pseudonymizer pseudonymizer = new Pseudonymizer(secrets);
+    FhirContent content = new FhirContent(fhirContext);
+    long watermark = new IntentReconciler(ledger, pseudonymizer, content, upstream, origin, clock).reconcile(file);
+    if (shared.shared()) {
+      shared.startOrphanChecks(
+          owner -> new IntentReconciler(ledger, pseudonymizer, content, upstream, origin, owner, clock), clock,
+          properties.ledger().sharedPostgres().orphanCheckInterval());
+    }
     PendingIntents pending = new PendingIntents(() -> ledger.latestCheckpoint().size(), watermark);
     return WatermarkKeeper.start(pending, file, watermark, properties.ledger().watermarkInterval());
   }
@@ -124,6 +174,23 @@ class LedgerConfiguration {
   PseudonymErasure pseudonymErasure(GatewayProperties properties, PatientSecretStore secrets,
       InteractionRecorder recorder, FhirContext fhirContext) {
     return new PseudonymErasure(new ErasureAccess(properties.admin().erasureEnabled()), secrets, recorder, fhirContext);
+  }
+
+  /**
+   * Orders shutdown: the instance (its lock and orphan checks) closes after the watermark keeper stored the last
+   * watermark and before the ledger closes.
+   */
+  @Bean(destroyMethod = "close")
+  SharedInstanceHandle sharedInstance(SharedLedgerInstance shared, Ledger ledger) {
+    return new SharedInstanceHandle(shared);
+  }
+
+  /** The shared instance, closed by Spring in dependency order. */
+  record SharedInstanceHandle(SharedLedgerInstance shared) implements AutoCloseable {
+    @Override
+    public void close() {
+      shared.close();
+    }
   }
 
   private static Path ledgerDir(GatewayProperties properties) throws java.io.IOException {

@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  * file reads as "no watermark", which means scanning from index 0. The origin binds the file to its log, so a file
  * copied beside another log is ignored. Not thread-safe; the caller serialises writes.
  */
-final class WatermarkFile {
+final class WatermarkFile implements WatermarkStore {
 
   static final String NAME = "reconcile-watermark";
   private static final Pattern LINE = Pattern.compile("(\\S+) (\\d{1,18})\\n?");
@@ -41,7 +41,8 @@ final class WatermarkFile {
   }
 
   /** The stored watermark; empty when there is none, it is unreadable, or it belongs to another log. */
-  OptionalLong read() {
+  @Override
+  public OptionalLong read() {
     try {
       if (!Files.exists(file)) {
         return OptionalLong.empty();
@@ -57,7 +58,8 @@ final class WatermarkFile {
   }
 
   /** Replaces the stored watermark atomically and durably. */
-  void write(long watermark) throws IOException {
+  @Override
+  public void write(long watermark) throws IOException {
     if (watermark < 0) {
       throw new IllegalArgumentException("watermark must be >= 0");
     }

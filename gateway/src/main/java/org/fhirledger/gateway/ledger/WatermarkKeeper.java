@@ -19,11 +19,11 @@ final class WatermarkKeeper implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(WatermarkKeeper.class);
 
   private final PendingIntents pending;
-  private final WatermarkFile file;
+  private final WatermarkStore file;
   private final ScheduledExecutorService timer;
   private long written;
 
-  private WatermarkKeeper(PendingIntents pending, WatermarkFile file, long written) {
+  private WatermarkKeeper(PendingIntents pending, WatermarkStore file, long written) {
     this.pending = pending;
     this.file = file;
     this.written = written;
@@ -39,7 +39,7 @@ final class WatermarkKeeper implements AutoCloseable {
    *
    * @param written the watermark the file holds now
    */
-  static WatermarkKeeper start(PendingIntents pending, WatermarkFile file, long written, Duration interval) {
+  static WatermarkKeeper start(PendingIntents pending, WatermarkStore file, long written, Duration interval) {
     Objects.requireNonNull(pending, "pending");
     Objects.requireNonNull(file, "file");
     if (interval.isNegative() || interval.isZero()) {

@@ -18,6 +18,7 @@ import org.fhirledger.ledger.note.NoteVerifier;
 import org.fhirledger.ledger.witness.CheckpointCosigning;
 import org.fhirledger.ledger.witness.CosignatureVerifier;
 import org.fhirledger.ledger.witness.Cosigner;
+import org.fhirledger.ledger.witness.JdbcCosignedCheckpoints;
 import org.fhirledger.ledger.witness.JdbcWitnessStore;
 import org.fhirledger.ledger.witness.Witness;
 import org.slf4j.Logger;
@@ -34,7 +35,8 @@ class WitnessConfiguration {
 
   /** This gateway as a witness; its state lives in the ledger's database. Absent unless enabled. */
   @Bean
-  WitnessHolder witness(GatewayProperties properties, Ledger ledger, Clock clock) throws java.io.IOException {
+  WitnessHolder witness(GatewayProperties properties, Ledger ledger, Clock clock, SharedLedgerInstance shared)
+      throws java.io.IOException {
     GatewayProperties.Witnessing w = properties.ledger().witness();
     if (!w.enabled()) {
       return new WitnessHolder(null);
@@ -44,12 +46,16 @@ class WitnessConfiguration {
     Cosigner key = Cosigner.loadOrGenerate(w.keyFile() != null ? w.keyFile() : dir.resolve("witness.key"), name,
         new SecureRandom());
     List<NoteVerifier> logs = w.logs().stream().map(NoteVerifier::parse).toList();
-    return new WitnessHolder(new Witness(key, logs, new JdbcWitnessStore(JdbcLedgerStorage.h2(dir)), clock));
+    // Instances of one gateway sharing a PostgreSQL ledger share the witness key, so they must share its state
+    // too: two states could each cosign a different tree of the same size.
+    return new WitnessHolder(new Witness(key, logs, new JdbcWitnessStore(shared.shared() ? shared.dataSource()
+        : JdbcLedgerStorage.h2(dir)), clock));
   }
 
   /** Submits this gateway's latest checkpoint to its peer witnesses every interval. */
   @Bean(destroyMethod = "close")
-  WitnessRounds witnessRounds(GatewayProperties properties, Ledger ledger) {
+  WitnessRounds witnessRounds(GatewayProperties properties, Ledger ledger, Clock clock, SharedLedgerInstance shared)
+      throws java.io.IOException, LedgerUnavailableException {
     GatewayProperties.Witnessing w = properties.ledger().witness();
     List<MicronautWitnessClient> clients = new ArrayList<>();
     for (Map.Entry<String, GatewayProperties.WitnessPeer> p : w.peers().entrySet()) {
@@ -58,7 +64,15 @@ class WitnessConfiguration {
       }
       clients.add(new MicronautWitnessClient(p.getValue().url(), CosignatureVerifier.parse(p.getValue().vkey())));
     }
-    return new WitnessRounds(ledger, clients, w.interval().toMillis());
+    if (clients.isEmpty()) {
+      return new WitnessRounds(null, clients, 0);
+    }
+    // The cosigned checkpoint is kept in the ledger's database: a restart (or another instance of a shared ledger)
+    // serves the cosignatures collected so far at once.
+    javax.sql.DataSource db = shared.shared() ? shared.dataSource()
+        : JdbcLedgerStorage.h2(Files.createDirectories(properties.dataDir().toAbsolutePath().resolve("ledger")));
+    return new WitnessRounds(new CheckpointCosigning(ledger, List.copyOf(clients),
+        new JdbcCosignedCheckpoints(db, ledger.verifier().name(), clock)), clients, w.interval().toMillis());
   }
 
   /** The witness, if this gateway is one. */
@@ -71,9 +85,9 @@ class WitnessConfiguration {
     private final List<MicronautWitnessClient> clients;
     private final ScheduledExecutorService timer;
 
-    WitnessRounds(Ledger ledger, List<MicronautWitnessClient> clients, long intervalMillis) {
+    WitnessRounds(CheckpointCosigning cosigning, List<MicronautWitnessClient> clients, long intervalMillis) {
       this.clients = clients;
-      this.cosigning = clients.isEmpty() ? null : new CheckpointCosigning(ledger, List.copyOf(clients));
+      this.cosigning = cosigning;
       this.timer = clients.isEmpty() ? null : Executors.newSingleThreadScheduledExecutor(
           Thread.ofPlatform().name("ledger-witness-rounds").daemon(true).factory());
       if (timer != null) {

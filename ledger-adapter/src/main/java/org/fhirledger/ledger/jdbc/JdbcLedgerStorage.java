@@ -81,6 +81,14 @@ public final class JdbcLedgerStorage implements LedgerStorage {
   }
 
   /**
+   * Opens storage on {@code dataSource} whose schema this process has migrated already (a sequencer lease taken
+   * again and again must not run Flyway every time).
+   */
+  static JdbcLedgerStorage openMigrated(DataSource dataSource, Clock clock) {
+    return new JdbcLedgerStorage(Objects.requireNonNull(dataSource, "dataSource"), Objects.requireNonNull(clock));
+  }
+
+  /**
    * A data source for the H2 file database {@code <dataDir>/ledger.mv.db}, with every commit written to the file
    * ({@code WRITE_DELAY=0}).
    */

@@ -238,7 +238,7 @@ public final class SharedPostgresLedger implements Ledger {
       throw new LedgerUnavailableException("cannot take the sequencer lease: " + e.getMessage(), e);
     }
     lostWriter = false;
-    writer = Ledgers.open(JdbcLedgerStorage.open(dataSource, options.clock()), signer, options);
+    writer = Ledgers.open(JdbcLedgerStorage.openMigrated(dataSource, options.clock()), signer, options);
     leaseSince = System.nanoTime();
     leases++;
     log.info("this instance is now the sequencer of {} (lease {})", signer.name(), leases);

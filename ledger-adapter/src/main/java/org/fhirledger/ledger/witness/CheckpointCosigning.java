@@ -12,6 +12,7 @@ import org.fhirledger.ledger.Checkpoint;
 import org.fhirledger.ledger.Ledger;
 import org.fhirledger.ledger.LedgerUnavailableException;
 import org.fhirledger.ledger.LedgerVerificationException;
+import org.fhirledger.ledger.note.Checkpoints;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,12 +34,67 @@ public final class CheckpointCosigning {
   private final Ledger ledger;
   private final List<WitnessClient> witnesses;
   private final Map<String, Long> knownSize = new ConcurrentHashMap<>();
+  private final JdbcCosignedCheckpoints store;
   private volatile String cosigned;
   private volatile List<Outcome> lastRound = List.of();
 
   public CheckpointCosigning(Ledger ledger, List<WitnessClient> witnesses) {
     this.ledger = Objects.requireNonNull(ledger, "ledger");
     this.witnesses = List.copyOf(witnesses);
+    this.store = null;
+  }
+
+  /**
+   * Cosigning that keeps the latest cosigned checkpoint in {@code store} too, and starts from the one stored there
+   * (if it is signed by this log's key, and its cosignatures by configured witnesses; lines that do not verify are
+   * dropped), so that a restart serves it at once.
+   *
+   * @throws LedgerUnavailableException if the store cannot be read
+   */
+  public CheckpointCosigning(Ledger ledger, List<WitnessClient> witnesses, JdbcCosignedCheckpoints store)
+      throws LedgerUnavailableException {
+    this.ledger = Objects.requireNonNull(ledger, "ledger");
+    this.witnesses = List.copyOf(witnesses);
+    this.store = Objects.requireNonNull(store, "store");
+    store.latest().flatMap(this::verified).ifPresent(n -> cosigned = n);
+  }
+
+  /** The stored note with only the lines that verify: the log's signature and known witnesses' cosignatures. */
+  private Optional<String> verified(String stored) {
+    int split = stored.indexOf("\n\n");
+    if (split < 0) {
+      return Optional.empty();
+    }
+    String body = stored.substring(0, split + 2);
+    StringBuilder logSig = new StringBuilder();
+    StringBuilder cosigs = new StringBuilder();
+    for (String line : stored.substring(split + 2).split("\n")) {
+      if (line.isEmpty()) {
+        continue;
+      }
+      String candidate = body + line + "\n";
+      try {
+        Checkpoints.open(candidate, ledger.verifier());
+        logSig.append(line).append('\n');
+        continue;
+      } catch (LedgerVerificationException notTheLog) {
+        // a cosignature, perhaps
+      }
+      for (WitnessClient w : witnesses) {
+        try {
+          w.key().verify(body + logSig + line + "\n");
+          cosigs.append(line).append('\n');
+          break;
+        } catch (LedgerVerificationException | RuntimeException notThisWitness) {
+          // try the next witness
+        }
+      }
+    }
+    if (logSig.isEmpty() || cosigs.isEmpty()) {
+      log.warn("the stored cosigned checkpoint does not verify; ignored");
+      return Optional.empty();
+    }
+    return Optional.of(body + logSig + cosigs);
   }
 
   /** The latest checkpoint with the valid cosignatures collected for it, if a round collected any. */
@@ -71,6 +127,13 @@ public final class CheckpointCosigning {
     String result = note.toString();
     if (!result.equals(cp.signedNote())) {
       cosigned = result;
+      if (store != null) {
+        try {
+          store.offer(cp.size(), result);
+        } catch (LedgerUnavailableException e) {
+          log.warn("could not store the cosigned checkpoint (it is still served from memory): {}", e.getMessage());
+        }
+      }
     }
     return result;
   }

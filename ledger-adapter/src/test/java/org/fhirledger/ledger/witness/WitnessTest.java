@@ -206,6 +206,48 @@ class WitnessTest {
     }
   }
 
+  @Test
+  void cosignLatest_withStore_restartServesTheStoredCosignedCheckpoint() throws Exception {
+    append(5);
+    JdbcCosignedCheckpoints store = new JdbcCosignedCheckpoints(witnessDb.dataSource(), log.verifier().name(),
+        Clock.systemUTC());
+    String note = new CheckpointCosigning(log, List.of(WitnessClient.of(witness)), store).cosignLatest();
+
+    CheckpointCosigning restarted = new CheckpointCosigning(log, List.of(WitnessClient.of(witness)), store);
+
+    assertEquals(note, restarted.latestCosigned().orElseThrow());
+    new CosignaturePolicy(List.of(witness.verifier()), 1).verify(restarted.latestCosigned().orElseThrow());
+  }
+
+  @Test
+  void cosignLatest_storedNoteTampered_forgedCosignatureNotServed() throws Exception {
+    Checkpoint cp = append(4);
+    JdbcCosignedCheckpoints store = new JdbcCosignedCheckpoints(witnessDb.dataSource(), log.verifier().name(),
+        Clock.systemUTC());
+    // A witness of the same name with another key: its cosignature is well-formed but not the trusted witness's.
+    try (JdbcLedgerStorage forgerDb = JdbcLedgerStorage.open(JdbcLedgerStorage.h2(tmp.resolve("forger")),
+        Clock.systemUTC())) {
+      Witness forger = new Witness(Cosigner.generate(key.verifier().name(), new SecureRandom()),
+          List.of(log.verifier()), new JdbcWitnessStore(forgerDb.dataSource()), Clock.systemUTC());
+      store.offer(cp.size(), cp.signedNote() + forger.addCheckpoint(body(0, cp)).body());
+    }
+
+    CheckpointCosigning restarted = new CheckpointCosigning(log, List.of(WitnessClient.of(witness)), store);
+
+    assertTrue(restarted.latestCosigned().isEmpty(), "a cosignature by an unknown key was served");
+  }
+
+  @Test
+  void offer_smallerTreeAfterLarger_keepsTheLarger() throws Exception {
+    JdbcCosignedCheckpoints store = new JdbcCosignedCheckpoints(witnessDb.dataSource(), "o.test/ledger",
+        Clock.systemUTC());
+
+    store.offer(10, "ten");
+    store.offer(7, "seven");
+
+    assertEquals("ten", store.latest().orElseThrow());
+  }
+
   private Checkpoint append(int n) throws Exception {
     for (int i = 0; i < n; i++) {
       log.append(("synthetic entry " + i + " " + System.nanoTime()).getBytes(StandardCharsets.UTF_8));
