@@ -97,6 +97,11 @@ final class ReusableInstanceValidator {
     return messages;
   }
 
+  /** This thread's core validator (for tests that look at the state it keeps between validations). */
+  InstanceValidator forThisThread() {
+    return perThread.get();
+  }
+
   /** How many codings this thread's validator holds from earlier validations: 0 between validations. */
   int retainedCodings() {
     return observedCodings(perThread.get()).size();
