@@ -122,6 +122,11 @@ public final class ResourceValidator {
     return false;
   }
 
+  /** The per-thread core validator that validates JSON text (for tests). */
+  ReusableInstanceValidator reusable() {
+    return reusable;
+  }
+
   /** Whether this validator knows the profile or extension with this canonical URL. */
   public boolean knowsProfile(String url) {
     return support.fetchStructureDefinition(url) != null;

@@ -1,12 +1,15 @@
 package org.fhirledger.profiles.bench;
 
 import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
 import java.lang.management.ThreadMXBean;
 
 /**
  * On-CPU cost of one validation, next to JMH's wall-clock figure: on a shared machine the wall clock includes the
- * time this thread waited for a core, the thread's CPU time does not. Arguments: {@code [warm-up count] [count]}
- * (defaults 2000 and 5000). Same setup as {@link ValidationBenchmark} ({@code -Duscore.tgz=...}).
+ * time this thread waited for a core, the thread's CPU time does not. Prints the figures for each tenth of the run
+ * and the heap in use after a full GC, so that a cost or a heap that grows with use shows (fhir-profiles/README.md).
+ * Arguments: {@code [warm-up count] [count]} (defaults 2000 and 5000). Same setup as {@link ValidationBenchmark}
+ * ({@code -Duscore.tgz=...}).
  */
 public final class ValidationProbe {
   private ValidationProbe() {}
@@ -20,16 +23,29 @@ public final class ValidationProbe {
       bench.labObservationAgainstUsCore();
     }
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-    long cpu0 = threads.getCurrentThreadCpuTime();
-    long wall0 = System.nanoTime();
+    MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+    int block = Math.max(1, count / 10);
+    long cpuTotal = 0;
+    long wallTotal = 0;
     int issues = 0;
-    for (int i = 0; i < count; i++) {
-      issues += bench.labObservationAgainstUsCore().size();
+    for (int done = 0; done < count; ) {
+      int n = Math.min(block, count - done);
+      long cpu0 = threads.getCurrentThreadCpuTime();
+      long wall0 = System.nanoTime();
+      for (int i = 0; i < n; i++) {
+        issues += bench.labObservationAgainstUsCore().size();
+      }
+      long cpu = threads.getCurrentThreadCpuTime() - cpu0;
+      long wall = System.nanoTime() - wall0;
+      cpuTotal += cpu;
+      wallTotal += wall;
+      done += n;
+      System.gc();
+      System.out.printf("after %6d: on-CPU %.3f ms/op, wall %.3f ms/op, heap after GC %d MB%n", warmup + done,
+          cpu / 1e6 / n, wall / 1e6 / n, memory.getHeapMemoryUsage().getUsed() >> 20);
     }
-    double cpuMs = (threads.getCurrentThreadCpuTime() - cpu0) / 1e6 / count;
-    double wallMs = (System.nanoTime() - wall0) / 1e6 / count;
     System.out.printf("validations: %d after %d warm-up; on-CPU %.3f ms/op, wall %.3f ms/op; load average %.2f; "
-        + "issues per op %d%n", count, warmup, cpuMs, wallMs,
+        + "issues per op %d%n", count, warmup, cpuTotal / 1e6 / count, wallTotal / 1e6 / count,
         ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(), issues / count);
   }
 }
