@@ -34,7 +34,7 @@ public record GatewayProperties(
    * @param maxBatch most Provenances of concurrent writes stored in the EHR with one transaction bundle (group
    *     commit); 1 stores each request's Provenances with a request of its own
    */
-  public record ProvenanceSettings(@DefaultValue("true") boolean enabled, @DefaultValue("64") int maxBatch) {}
+  public record ProvenanceSettings(@DefaultValue("true") boolean enabled, @DefaultValue("1") int maxBatch) {}
 
   /**
    * @param erasureEnabled whether {@code Patient/<id>/$erase-pseudonym} may be called at all (from loopback only)
