@@ -68,7 +68,7 @@ class GatewayConfiguration {
     String version = GatewayConfiguration.class.getPackage().getImplementationVersion();
     CapabilityStatementAdjuster adjuster = new CapabilityStatementAdjuster(fhirContext, "FHIR Ledger Gateway",
         version == null ? "dev" : version, capabilityContributors.orderedStream().toList());
-    ProvenanceWriter provenance = properties.provenance().enabled() ? new ProvenanceWriter(upstream, fhirContext) : null;
+    ProvenanceWriter provenance = properties.provenance().enabled() ? new ProvenanceWriter(upstream, fhirContext, properties.provenance().maxBatch()) : null;
     return new InteractionForwarder(upstream, adjuster, properties.upstream().versionConflictAs412(), recorder,
         policy.getIfAvailable(() -> ForwardingPolicy.NONE), provenance, consent.getIfAvailable());
   }

@@ -31,8 +31,10 @@ public record GatewayProperties(
 
   /**
    * @param enabled whether every successful write through the gateway gets a Provenance stored in the EHR
+   * @param maxBatch most Provenances of concurrent writes stored in the EHR with one transaction bundle (group
+   *     commit); 1 stores each request's Provenances with a request of its own
    */
-  public record ProvenanceSettings(@DefaultValue("true") boolean enabled) {}
+  public record ProvenanceSettings(@DefaultValue("true") boolean enabled, @DefaultValue("1") int maxBatch) {}
 
   /**
    * @param erasureEnabled whether {@code Patient/<id>/$erase-pseudonym} may be called at all (from loopback only)

@@ -71,6 +71,8 @@ final class BenchOptions {
         --patients=N               seeded Patients (default 200)
         --observations=N           seeded Observations per Patient (default 3)
         --max-requests=N           cap on requests per round (default 2000000)
+        --startup-timeout-seconds=S  how long both servers may take to start (default 300; more on a
+                                   machine overloaded by other builds)
         --data-dir=DIR             where the servers keep their databases (default: a temp dir, deleted)
         --keep-data                do not delete the data dir at the end
         --report=FILE              also write the result tables (Markdown) to FILE
@@ -135,6 +137,8 @@ final class BenchOptions {
         case "patients" -> o.patients = positive(f.getKey(), Integer.parseInt(v));
         case "observations" -> o.observationsPerPatient = Integer.parseInt(v);
         case "max-requests" -> o.maxRequestsPerRound = Long.parseLong(v);
+        case "startup-timeout-seconds" ->
+            o.startupTimeout = Duration.ofSeconds(positive(f.getKey(), Integer.parseInt(v)));
         case "data-dir" -> o.dataDir = Path.of(v);
         case "keep-data" -> o.keepData = Boolean.parseBoolean(v);
         case "report" -> o.report = Path.of(v);

@@ -432,6 +432,30 @@ class SmartAuthorizationServerTest {
     assertThat(r.status()).isEqualTo(400);
   }
 
+  /**
+   * Spring Security's filter chain is not run on /fhir (for speed): /fhir stays behind the gateway's SMART
+   * interceptor, Spring Security's URL firewall still applies there, and the authorization server's own pages
+   * stay behind Spring Security, also when reached through a path that starts with /fhir.
+   */
+  @Test
+  void springSecurityGuardsItsOwnPaths_fhirStaysBehindTheSmartInterceptor() {
+    Reply fhir = http.get(gateway.baseUrl() + "/Patient/" + patientId, "application/fhir+json");
+    assertThat(fhir.status()).isEqualTo(401);
+    assertThat(fhir.headers().firstValue("WWW-Authenticate")).hasValueSatisfying(v -> assertThat(v).startsWith("Bearer"));
+    assertThat(fhir.body()).contains("OperationOutcome").doesNotContain("Pickerton");
+
+    Reply semicolon = http.get(gateway.baseUrl() + "/Patient;x=1/" + patientId, "application/fhir+json");
+    assertThat(semicolon.status()).isEqualTo(400);
+    assertThat(semicolon.body()).doesNotContain("Pickerton");
+
+    Reply picker = http.get(issuer + "/smart/patient-picker", "text/html");
+    assertThat(picker.status()).isEqualTo(302);
+    assertThat(picker.location()).endsWith("/login");
+    Reply throughFhir = http.get(gateway.baseUrl() + "/../smart/patient-picker", "text/html");
+    assertThat(throughFhir.status()).isIn(302, 400);
+    assertThat(throughFhir.body()).doesNotContain("Pickerton");
+  }
+
   /** Drives the browser through authorize → login → picker → authorize and returns the code. */
   private String authorizeWithPicker(TokenClient browser, String verifier) {
     String state = UUID.randomUUID().toString();

@@ -29,9 +29,32 @@ import org.hl7.fhir.r4.model.Patient;
 final class FhirContent {
 
   private final FhirContext fhirContext;
+  private final PatientCompartmentScan scan;
 
   FhirContent(FhirContext fhirContext) {
     this.fhirContext = fhirContext;
+    this.scan = new PatientCompartmentScan(fhirContext);
+  }
+
+  /**
+   * The patients whose data an answer discloses ({@code Patient/123}): the compartment owners of its resources, as
+   * {@link #patients} finds them in the parsed answer (none for an OperationOutcome or an answer that is not FHIR).
+   * A JSON answer is scanned as a stream instead of parsed when the scan can be sure of the same result.
+   */
+  Set<String> disclosedPatients(byte[] body, String contentType) {
+    if (body.length > 0 && contentType != null && EncodingEnum.forContentType(contentType) == EncodingEnum.JSON) {
+      Optional<Set<String>> scanned = scan.patients(body);
+      if (scanned.isPresent()) {
+        return scanned.get();
+      }
+    }
+    return parsedPatients(body, contentType);
+  }
+
+  /** {@link #disclosedPatients} by a full HAPI parse. */
+  Set<String> parsedPatients(byte[] body, String contentType) {
+    return parse(body, contentType).filter(r -> !"OperationOutcome".equals(r.fhirType())).map(this::patients)
+        .orElse(Set.of());
   }
 
   /** Parses a FHIR body; empty when it is empty, not JSON or XML, or not FHIR. */

@@ -202,7 +202,7 @@ public final class InteractionRecorder {
   /**
    * A read's facts: the SHA-256 of the bytes returned (what the client got, byte for byte) and the
    * patients whose data they hold. A Patient read by id discloses that patient; anything else is
-   * parsed to find its resources' Patient-compartment owners.
+   * scanned (JSON) or parsed to find its resources' Patient-compartment owners.
    */
   private RecordedFacts readFacts(RecordedFacts facts, boolean success, byte[] body, String contentType) {
     if (!success || body.length == 0) {
@@ -212,8 +212,7 @@ public final class InteractionRecorder {
         && (facts.interaction() == Interaction.READ || facts.interaction() == Interaction.VREAD);
     java.util.Set<String> patients = patientById
         ? java.util.Set.of("Patient/" + facts.resourceId())
-        : content.parse(body, contentType).filter(r -> !isOperationOutcome(r)).map(content::patients)
-            .orElse(java.util.Set.of());
+        : content.disclosedPatients(body, contentType);
     return facts.withContent(FhirContent.sha256(body), patients);
   }
 

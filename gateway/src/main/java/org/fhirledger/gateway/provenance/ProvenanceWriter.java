@@ -3,12 +3,14 @@ package org.fhirledger.gateway.provenance;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.IParser;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -41,6 +43,15 @@ import org.slf4j.LoggerFactory;
  * to the EHR in one request: a single create, or one transaction bundle for the entries of a batch or transaction.
  * Writes of Provenance resources get none (no Provenance of Provenance).
  *
+ * <p><b>Group commit</b> (with {@code maxBatch} above 1; off by default, as on a HAPI JPA EHR it saved no CPU and,
+ * with one bundle in flight at a time, halved create throughput). When several requests finish their writes at the
+ * same time, their Provenances go to the EHR
+ * together, as one transaction bundle, instead of one POST each: the first request to arrive sends its own at once;
+ * requests that arrive while a send is in flight queue up, and the next of them sends everything queued (at most
+ * {@code maxBatch} Provenances) as one bundle. Every request still waits until its own Provenances are stored, so a
+ * client that reads right after its write finds them. Should the EHR refuse a grouped bundle, each request's
+ * Provenances are sent again on their own, so that one refused Provenance does not cost the others theirs.
+ *
  * <p>The client's write has already happened when this runs, so a Provenance that the EHR refuses or cannot take
  * does not fail the client's request: it is logged (ledger index and status only, no resource ids) and counted in
  * {@link #failures()}. The write's ledger entry holds everything the Provenance would, so a missing one can be
@@ -62,14 +73,32 @@ public final class ProvenanceWriter {
   private final FhirContext fhirContext;
   private final AtomicLong written = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
+  private final AtomicLong sends = new AtomicLong();
+  private final int maxBatch;
+  /** Requests waiting for their Provenances to be sent, oldest first; guarded by itself. */
+  private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  /** Whether a request is sending a group right now; guarded by {@link #queue}. */
+  private boolean sending;
 
   /**
    * @param fhirContext an R4 context; the writer encodes with its own parser settings that keep the versions of
    *     Provenance targets (HAPI strips versions from references by default)
    */
   public ProvenanceWriter(UpstreamFhirClient upstream, FhirContext fhirContext) {
+    this(upstream, fhirContext, 1);
+  }
+
+  /**
+   * @param maxBatch most Provenances of concurrent requests sent to the EHR in one bundle; 1 sends each request's on
+   *     its own
+   */
+  public ProvenanceWriter(UpstreamFhirClient upstream, FhirContext fhirContext, int maxBatch) {
     this.upstream = Objects.requireNonNull(upstream, "upstream");
     this.fhirContext = Objects.requireNonNull(fhirContext, "fhirContext");
+    if (maxBatch < 1) {
+      throw new IllegalArgumentException("maxBatch must be at least 1: " + maxBatch);
+    }
+    this.maxBatch = maxBatch;
   }
 
   /**
@@ -94,30 +123,106 @@ public final class ProvenanceWriter {
     if (provenances.isEmpty()) {
       return 0;
     }
+    Pending mine = new Pending(provenances, writes, requestId);
+    if (maxBatch == 1) {
+      send(List.of(mine));
+      return mine.stored;
+    }
+    boolean lead;
+    synchronized (queue) {
+      queue.add(mine);
+      lead = !sending;
+      sending = true;
+    }
+    if (!lead && mine.signal.join() == Pending.DONE) {
+      return mine.stored;
+    }
+    // This request sends: it is at the head of the queue (the queue was empty, or the previous sender promoted it).
+    List<Pending> group = new ArrayList<>();
+    int size = 0;
+    Pending next;
+    synchronized (queue) {
+      while ((next = queue.peek()) != null
+          && (group.isEmpty() || size + next.provenances.size() <= maxBatch)) {
+        group.add(queue.poll());
+        size += next.provenances.size();
+      }
+    }
+    try {
+      send(group);
+    } finally {
+      synchronized (queue) {
+        next = queue.peek();
+        sending = next != null;
+      }
+      for (Pending p : group) {
+        if (p != mine) {
+          p.signal.complete(Pending.DONE);
+        }
+      }
+      if (next != null) {
+        next.signal.complete(Pending.LEAD);
+      }
+    }
+    return mine.stored;
+  }
+
+  /** Sends the Provenances of {@code group} (one or more requests) in one EHR request; each one's outcome in it. */
+  private void send(List<Pending> group) {
+    List<Provenance> all = new ArrayList<>();
+    group.forEach(p -> all.addAll(p.provenances));
     IParser parser = parser();
     UpstreamRequest request;
-    if (provenances.size() == 1) {
+    String requestId = group.get(0).requestId;
+    if (all.size() == 1) {
       request = new UpstreamRequest("POST", "/Provenance", headers(requestId),
-          parser.encodeResourceToString(provenances.get(0)).getBytes(StandardCharsets.UTF_8));
+          parser.encodeResourceToString(all.get(0)).getBytes(StandardCharsets.UTF_8));
     } else {
       Bundle tx = new Bundle().setType(Bundle.BundleType.TRANSACTION);
-      for (Provenance p : provenances) {
+      for (Provenance p : all) {
         tx.addEntry().setResource(p).getRequest().setMethod(Bundle.HTTPVerb.POST).setUrl("Provenance");
       }
       request = new UpstreamRequest("POST", "/", headers(requestId),
           parser.encodeResourceToString(tx).getBytes(StandardCharsets.UTF_8));
     }
+    sends.incrementAndGet();
     try {
       UpstreamResponse response = upstream.exchange(request);
       if (response.status() >= 200 && response.status() < 300) {
-        written.addAndGet(provenances.size());
-        return provenances.size();
+        written.addAndGet(all.size());
+        group.forEach(p -> p.stored = p.provenances.size());
+        return;
       }
-      failedAll(writes, "the EHR answered " + response.status());
+      if (group.size() > 1) {
+        // One request's Provenance may be what the EHR refused: each request on its own, so the others still count.
+        group.forEach(p -> send(List.of(p)));
+        return;
+      }
+      failedAll(group.get(0).writes, "the EHR answered " + response.status());
     } catch (RuntimeException e) {
-      failedAll(writes, e.getClass().getSimpleName());
+      // Not resent: a write that timed out may have been applied.
+      group.forEach(p -> failedAll(p.writes, e.getClass().getSimpleName()));
     }
-    return 0;
+  }
+
+  /** One request's Provenances, waiting to be sent. */
+  private static final class Pending {
+    static final Object DONE = new Object();
+    static final Object LEAD = new Object();
+
+    final List<Provenance> provenances;
+    final List<RecordedWrite> writes;
+    final String requestId;
+    /** Completed with {@link #DONE} once sent by another request, or {@link #LEAD} when this request is to send. */
+    final CompletableFuture<Object> signal = new CompletableFuture<>();
+    /** How many of them the EHR stored; written by the sender before {@link #signal} completes. */
+    int stored;
+
+    Pending(List<Provenance> provenances, List<RecordedWrite> writes, String requestId) {
+      this.provenances = provenances;
+      this.writes = writes;
+      this.requestId = requestId;
+    }
   }
 
   /** The Provenance of one recorded write, as {@link GatewayProfiles#GATEWAY_PROVENANCE} describes it. */
@@ -159,6 +264,18 @@ public final class ProvenanceWriter {
   /** Provenance resources the EHR accepted since start. */
   public long written() {
     return written.get();
+  }
+
+  /** Requests sent to the EHR to store Provenances since start (fewer than requests served when grouped). */
+  public long sends() {
+    return sends.get();
+  }
+
+  /** Requests waiting for another to send their Provenances (for tests). */
+  int queued() {
+    synchronized (queue) {
+      return queue.size();
+    }
   }
 
   /** Provenance resources that could not be stored since start. */

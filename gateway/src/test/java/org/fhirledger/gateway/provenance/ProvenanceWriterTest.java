@@ -11,6 +11,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.fhirledger.gateway.ledger.RecordedWrite;
 import org.fhirledger.gateway.upstream.UpstreamFhirClient;
@@ -140,6 +145,136 @@ class ProvenanceWriterTest {
     assertEquals(Instant.parse("2026-11-25T10:00:00Z"), p.getRecorded().toInstant());
   }
 
+  @Test
+  void concurrentWrites_queuedWhileOneIsSent_goTogetherInOneTransaction() throws Exception {
+    CountDownLatch firstArrived = new CountDownLatch(1);
+    CountDownLatch releaseFirst = new CountDownLatch(1);
+    Ehr ehr = new Ehr(r -> {
+      if (r.pathAndQuery().equals("/Provenance")) {
+        firstArrived.countDown();
+        await(releaseFirst);
+      }
+      return new UpstreamResponse(r.pathAndQuery().equals("/") ? 200 : 201, Map.of(), new byte[0]);
+    }, false);
+    ProvenanceWriter writer = new ProvenanceWriter(ehr, FHIR, 64);
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      Future<Integer> first = pool.submit(() -> writer.write(List.of(write(Interaction.CREATE, "Observation", "1", "1", APP, 1)), "a"));
+      assertTrue(firstArrived.await(10, TimeUnit.SECONDS));
+      List<Future<Integer>> queued = new ArrayList<>();
+      for (int i = 2; i <= 4; i++) {
+        String id = Integer.toString(i);
+        queued.add(pool.submit(() -> writer.write(List.of(write(Interaction.CREATE, "Observation", id, "1", APP, 10)), id)));
+      }
+      awaitQueued(writer, 3);
+      releaseFirst.countDown();
+
+      assertEquals(1, first.get(10, TimeUnit.SECONDS));
+      for (Future<Integer> f : queued) {
+        assertEquals(1, f.get(10, TimeUnit.SECONDS));
+      }
+      assertEquals(2, ehr.requests.size());
+      assertEquals(2, writer.sends());
+      assertEquals(4, writer.written());
+      Bundle tx = FHIR.newJsonParser().parseResource(Bundle.class,
+          new String(ehr.requests.get(1).body(), StandardCharsets.UTF_8));
+      assertEquals(Bundle.BundleType.TRANSACTION, tx.getType());
+      assertEquals(3, tx.getEntry().size());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void groupRefused_eachRequestResentOnItsOwn_onlyTheRefusedOneFails() throws Exception {
+    CountDownLatch firstArrived = new CountDownLatch(1);
+    CountDownLatch releaseFirst = new CountDownLatch(1);
+    Ehr ehr = new Ehr(r -> {
+      String body = new String(r.body(), StandardCharsets.UTF_8);
+      if (body.contains("Observation/1/")) {
+        firstArrived.countDown();
+        await(releaseFirst);
+      }
+      // The EHR refuses any request holding the Provenance of Observation/bad.
+      return new UpstreamResponse(body.contains("Observation/bad/") ? 422 : 201, Map.of(), new byte[0]);
+    }, false);
+    ProvenanceWriter writer = new ProvenanceWriter(ehr, FHIR, 64);
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      Future<Integer> first = pool.submit(() -> writer.write(List.of(write(Interaction.CREATE, "Observation", "1", "1", APP, 1)), "a"));
+      assertTrue(firstArrived.await(10, TimeUnit.SECONDS));
+      Future<Integer> good1 = pool.submit(() -> writer.write(List.of(write(Interaction.CREATE, "Observation", "g1", "1", APP, 2)), "b"));
+      awaitQueued(writer, 1);
+      Future<Integer> bad = pool.submit(() -> writer.write(List.of(write(Interaction.CREATE, "Observation", "bad", "1", APP, 3)), "c"));
+      awaitQueued(writer, 2);
+      Future<Integer> good2 = pool.submit(() -> writer.write(List.of(write(Interaction.CREATE, "Observation", "g2", "1", APP, 4)), "d"));
+      awaitQueued(writer, 3);
+      releaseFirst.countDown();
+
+      assertEquals(1, first.get(10, TimeUnit.SECONDS));
+      assertEquals(1, good1.get(10, TimeUnit.SECONDS));
+      assertEquals(0, bad.get(10, TimeUnit.SECONDS));
+      assertEquals(1, good2.get(10, TimeUnit.SECONDS));
+      // The first alone, the refused group of three, then each of the three again.
+      assertEquals(5, ehr.requests.size());
+      assertEquals(3, writer.written());
+      assertEquals(1, writer.failures());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void maxBatch_limitsHowManyProvenancesOneGroupCarries() throws Exception {
+    CountDownLatch firstArrived = new CountDownLatch(1);
+    CountDownLatch releaseFirst = new CountDownLatch(1);
+    Ehr ehr = new Ehr(r -> {
+      if (new String(r.body(), StandardCharsets.UTF_8).contains("Observation/1/")) {
+        firstArrived.countDown();
+        await(releaseFirst);
+      }
+      return new UpstreamResponse(201, Map.of(), new byte[0]);
+    }, false);
+    ProvenanceWriter writer = new ProvenanceWriter(ehr, FHIR, 2);
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<Integer>> all = new ArrayList<>();
+      all.add(pool.submit(() -> writer.write(List.of(write(Interaction.CREATE, "Observation", "1", "1", APP, 1)), "a")));
+      assertTrue(firstArrived.await(10, TimeUnit.SECONDS));
+      for (int i = 2; i <= 4; i++) {
+        String id = Integer.toString(i);
+        all.add(pool.submit(() -> writer.write(List.of(write(Interaction.CREATE, "Observation", id, "1", APP, 10)), id)));
+      }
+      awaitQueued(writer, 3);
+      releaseFirst.countDown();
+      for (Future<Integer> f : all) {
+        assertEquals(1, f.get(10, TimeUnit.SECONDS));
+      }
+      // One alone, then two, then the last one.
+      assertEquals(3, ehr.requests.size());
+      assertEquals(4, writer.written());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static void awaitQueued(ProvenanceWriter writer, int n) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (writer.queued() < n) {
+      assertTrue(System.nanoTime() < deadline, "requests did not queue up");
+      Thread.sleep(1);
+    }
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      assertTrue(latch.await(10, TimeUnit.SECONDS));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   private static RecordedWrite write(Interaction i, String type, String id, String version, Actor actor, long index) {
     return new RecordedWrite(i, type, id, version, actor, Instant.parse("2026-11-25T10:00:00Z"), "test/ledger", index,
         LEAF);
@@ -147,16 +282,31 @@ class ProvenanceWriterTest {
 
   /** The EHR port, answering with a function and remembering what it was sent. */
   private static final class Ehr implements UpstreamFhirClient {
-    final List<UpstreamRequest> requests = new ArrayList<>();
+    final List<UpstreamRequest> requests = java.util.Collections.synchronizedList(new ArrayList<>());
     private final Function<UpstreamRequest, UpstreamResponse> answer;
 
+    private final boolean serial;
+
     Ehr(Function<UpstreamRequest, UpstreamResponse> answer) {
+      this(answer, true);
+    }
+
+    /** @param serial whether requests are answered one at a time (false: an answer may block while others come in) */
+    Ehr(Function<UpstreamRequest, UpstreamResponse> answer, boolean serial) {
       this.answer = answer;
+      this.serial = serial;
     }
 
     @Override
-    public synchronized UpstreamResponse exchange(UpstreamRequest request) {
-      requests.add(request);
+    public UpstreamResponse exchange(UpstreamRequest request) {
+      synchronized (requests) {
+        requests.add(request);
+      }
+      if (serial) {
+        synchronized (this) {
+          return answer.apply(request);
+        }
+      }
       return answer.apply(request);
     }
 
