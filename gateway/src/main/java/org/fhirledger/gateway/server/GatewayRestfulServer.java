@@ -6,8 +6,9 @@ import ca.uhn.fhir.rest.server.RestfulServer;
 import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
 import ca.uhn.fhir.rest.server.method.BaseMethodBinding;
 import jakarta.servlet.http.HttpServletRequest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.util.Objects;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Predicate;
 
 /**
@@ -26,6 +27,13 @@ import java.util.function.Predicate;
 public final class GatewayRestfulServer extends RestfulServer {
 
   private static final int REQUEST_ID_LENGTH = 16;
+  private static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(() -> {
+    try {
+      return SecureRandom.getInstance("DRBG");
+    } catch (NoSuchAlgorithmException e) {
+      return new SecureRandom();
+    }
+  });
   private static final char[] ALPHANUMERIC =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".toCharArray();
 
@@ -71,15 +79,30 @@ public final class GatewayRestfulServer extends RestfulServer {
   }
 
   /**
-   * A random alphanumeric id (16 characters, about 95 bits). From {@link ThreadLocalRandom}, not HAPI's default (a
-   * {@code SecureRandom} behind commons-lang3, a measurable part of a read's CPU): the id must be unique, not secret.
+   * A random alphanumeric id (16 characters, about 95 bits) from a per-thread DRBG {@link SecureRandom}: HAPI's
+   * default (commons-lang3 over a shared strong {@code SecureRandom}) was a measurable part of a read's CPU, but the
+   * id must stay unpredictable, not only unique: it is written to the public ledger, and reconciliation after a
+   * crash finds a create by {@code _source=#<id>}, so a guessable next id would let a client plant a resource that
+   * reconciliation mistakes for the gateway's write.
    */
   @Override
   protected String newRequestId(int length) {
-    ThreadLocalRandom random = ThreadLocalRandom.current();
+    return randomId(length);
+  }
+
+  static String randomId(int length) {
+    SecureRandom random = RANDOM.get();
     char[] id = new char[length];
-    for (int i = 0; i < length; i++) {
-      id[i] = ALPHANUMERIC[random.nextInt(ALPHANUMERIC.length)];
+    byte[] bytes = new byte[length + 8];
+    int n = 0;
+    while (n < length) {
+      random.nextBytes(bytes);
+      for (int i = 0; i < bytes.length && n < length; i++) {
+        int b = bytes[i] & 0x3F;
+        if (b < ALPHANUMERIC.length) { // 62 of 64: reject the rest, no bias
+          id[n++] = ALPHANUMERIC[b];
+        }
+      }
     }
     return new String(id);
   }
