@@ -524,8 +524,8 @@ public final class ConsentEnforcer {
         continue;
       }
       String idPart = owner.getIdPart();
-      if (idPart == null) {
-        continue;
+      if (idPart == null || (owner.hasResourceType() && !"Patient".equals(owner.getResourceType()))) {
+        continue; // HAPI does not filter untyped paths: a Practitioner performer is nobody's compartment owner
       }
       out.add(ID.matcher(idPart).matches() ? "Patient/" + idPart : null);
     }

@@ -119,7 +119,9 @@ final class FhirContent {
       return;
     }
     for (IIdType owner : terser.getCompartmentOwnersForResource("Patient", resource, Set.of())) {
-      if (owner.hasIdPart()) {
+      // HAPI does not filter paths without a type restriction (Observation.performer, Group.member.entity): a
+      // Practitioner/d1 there is not patient d1
+      if (owner.hasIdPart() && (!owner.hasResourceType() || "Patient".equals(owner.getResourceType()))) {
         out.add("Patient/" + owner.getIdPart());
       }
     }

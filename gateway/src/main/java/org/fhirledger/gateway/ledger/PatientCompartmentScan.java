@@ -316,8 +316,9 @@ final class PatientCompartmentScan {
     }
     String type = m.group(1);
     for (String want : wanted) {
-      if (want == null || want.equals(type)) {
-        // As FhirContent does with HAPI's compartment owners: the owner's id, named as a Patient.
+      if (type.equals("Patient") && (want == null || want.equals(type))) {
+        // As FhirContent does with HAPI's compartment owners: only a reference to a Patient names one (a path
+        // without a type filter, such as Observation.performer, may hold a Practitioner).
         out.add("Patient/" + m.group(2));
       }
     }
