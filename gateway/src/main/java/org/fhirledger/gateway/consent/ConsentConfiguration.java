@@ -1,7 +1,11 @@
 package org.fhirledger.gateway.consent;
 
 import ca.uhn.fhir.context.FhirContext;
+import java.io.IOException;
+import java.security.SecureRandom;
 import java.time.Clock;
+import org.fhirledger.gateway.GatewayProperties;
+import org.fhirledger.ledger.entry.LinkKey;
 import org.fhirledger.gateway.upstream.UpstreamFhirClient;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -36,7 +40,11 @@ public class ConsentConfiguration {
   /** Enforcement in the request path: {@code InteractionForwarder} calls it on every interaction. */
   @Bean
   ConsentEnforcer consentEnforcer(ConsentService service, ConsentIndex index, FhirContext fhirContext,
-      UpstreamFhirClient upstream, ConsentProperties properties) {
-    return new ConsentEnforcer(service, index, fhirContext, upstream, properties.denyAsNotFound());
+      UpstreamFhirClient upstream, ConsentProperties properties, GatewayProperties gateway) throws IOException {
+    // One key per instance, kept with the gateway's state: paging links survive a restart of the same instance.
+    LinkKey key = LinkKey.loadOrGenerate(gateway.dataDir().resolve("consent").resolve("paging-link.key"),
+        new SecureRandom());
+    return new ConsentEnforcer(service, index, fhirContext, upstream, properties.denyAsNotFound(), key,
+        properties.maxPageFetches());
   }
 }

@@ -14,6 +14,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param pageSize {@code _count} of each page when the index is rebuilt from the EHR
  * @param retryInterval how often a failed rebuild or Consent read-back is retried (decisions deny meanwhile)
  * @param denyAsNotFound answer a denied direct read 404 (as if the resource did not exist) instead of 403
+ * @param maxPageFetches most EHR pages fetched to fill one page of a listing that Consent filtering left short
  */
 @ConfigurationProperties("gateway.consent")
 public record ConsentProperties(
@@ -22,12 +23,16 @@ public record ConsentProperties(
     @DefaultValue("false") boolean breakGlassAllowed,
     @DefaultValue("500") int pageSize,
     @DefaultValue("10s") Duration retryInterval,
-    @DefaultValue("false") boolean denyAsNotFound) {
+    @DefaultValue("false") boolean denyAsNotFound,
+    @DefaultValue("10") int maxPageFetches) {
 
   public ConsentProperties {
     if (!"opt-in".equals(defaultPolicy) && !"opt-out".equals(defaultPolicy)) {
       throw new IllegalArgumentException("gateway.consent.default-policy must be opt-in or opt-out, was "
           + defaultPolicy);
+    }
+    if (maxPageFetches < 1) {
+      throw new IllegalArgumentException("gateway.consent.max-page-fetches must be at least 1, was " + maxPageFetches);
     }
     if (retryInterval.isNegative() || retryInterval.isZero()) {
       throw new IllegalArgumentException("gateway.consent.retry-interval must be positive");
