@@ -71,6 +71,10 @@ class ConsentEnforcementTest {
   static String consentP;
   static String consentR;
   static String t;
+  static String u;
+  static String obsU;
+  static String consentU;
+  static String rolePractitioner;
   static String obsT;
   static String pagingCode;
   static String boundCode;
@@ -115,6 +119,23 @@ class ConsentEnforcementTest {
     gw.seed(c);
     conditionQ = c.getIdPart();
     obsT = seedObservation("-ot", t, COMMON_CODE);
+    u = run + "-u";
+    gw.seed(patient(u, "Ufamily"));
+    obsU = seedObservation("-ou", u, COMMON_CODE);
+    org.hl7.fhir.r4.model.Organization org = new org.hl7.fhir.r4.model.Organization();
+    org.setId(run + "-org");
+    org.setName("Consent test clinic");
+    gw.seed(org);
+    rolePractitioner = run + "-roledoc";
+    Practitioner withRole = new Practitioner();
+    withRole.setId(rolePractitioner);
+    gw.seed(withRole);
+    org.hl7.fhir.r4.model.PractitionerRole role = new org.hl7.fhir.r4.model.PractitionerRole();
+    role.setId(run + "-role");
+    role.setActive(true);
+    role.setPractitioner(new Reference("Practitioner/" + rolePractitioner));
+    role.setOrganization(new Reference("Organization/" + org.getIdPart()));
+    gw.seed(role);
     pagingCode = run + "-paged";
     boundCode = run + "-bound";
     for (int i = 0; i < PAGING_PATTERN.length(); i++) {
@@ -137,6 +158,8 @@ class ConsentEnforcementTest {
     createConsent(grant(s, actor, now.minus(Duration.ofHours(2)), now.minusSeconds(1), "access"));
     createConsent(grant(t, actor, now.minus(Duration.ofHours(1)), now.plus(Duration.ofHours(1)), "access", "collect",
         "correct"));
+    consentU = createConsent(grant(u, "Organization/" + run + "-org", now.minus(Duration.ofHours(1)),
+        now.plus(Duration.ofHours(1)), "access"));
   }
 
   /** An Observation of {@code patient} with a run-specific code, effective on day {@code day} (for _sort=date). */
@@ -211,6 +234,15 @@ class ConsentEnforcementTest {
     RawHttp.Response next = gw.get(doctor(), "/Observation/" + obsR);
     assertOutcome(next, 403);
     assertEquals(ConsentDecision.DENY, gw.ledgerEntry(next).consentDecision());
+  }
+
+  @Test
+  void grantToAnOrganization_appliesToAPractitionerWithARoleThere() throws Exception {
+    RawHttp.Response member = gw.get(clinician(rolePractitioner, "TREAT"), "/Observation/" + obsU);
+    assertEquals(200, member.status(), member.text());
+    assertEquals("Consent/" + consentU + "/_history/1", gw.ledgerEntry(member).consentReference(),
+        "the token names only the Practitioner; the gateway found the role at the organization");
+    assertOutcome(gw.get(doctor(), "/Observation/" + obsU), 403);
   }
 
   // ---- break-glass -------------------------------------------------------------------------------------------

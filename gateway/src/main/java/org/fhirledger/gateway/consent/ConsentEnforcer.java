@@ -53,13 +53,16 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>{@link #checkRequest} before anything is recorded or forwarded: refuses (400) search parameters whose
  *       selection cannot be enforced on a filtered result, and (403) writes the owner patients' Consents do not allow
- *       ({@code collect} for create, {@code correct} for update, patch, delete); a transaction or batch is checked
- *       entry by entry and refused whole if one entry is denied;
+ *       ({@code collect} for create and for a patient an update or patch moves data to, {@code correct} for update,
+ *       patch, delete); a transaction is checked entry by entry and refused whole if one entry is refused, a batch's
+ *       refused entries are left out of what is forwarded and answered in place; a page request must carry a paging
+ *       link this gateway issued to this caller ({@link PagingLinks});
  *   <li>{@link #filterAnswer} on the EHR's answer, URLs already rewritten, before it is recorded and returned: every
  *       resource of a Patient compartment (read, search match and include, {@code $everything}, history version,
  *       batch/transaction response entry, write representation) is kept only if every owner patient's decision for
  *       {@code access} allows it. A denied direct read is 403 (or 404 with {@code deny-as-not-found}).
- *       {@code Bundle.total} is removed from searchsets and histories so counts do not reveal what was withheld.
+ *       {@code Bundle.total} is removed from searchsets and histories, and a listing page filtering left short is
+ *       refilled from the EHR's following pages, so counts do not reveal what was withheld.
  * </ol>
  *
  * <p>Consent resources are not themselves subject to Consent (a deny-all Consent must stay revocable): SMART scopes
@@ -77,6 +80,7 @@ public final class ConsentEnforcer {
   private static final String STATE_KEY = ConsentEnforcer.class.getName() + ".state";
   private static final String POSITION_KEY = ConsentEnforcer.class.getName() + ".position";
   private static final String BATCH_KEY = ConsentEnforcer.class.getName() + ".batch";
+  private static final String AFFILIATIONS_KEY = ConsentEnforcer.class.getName() + ".affiliations";
   private static final String COMPARTMENT = "Patient";
   private static final int MAX_REFERENCES = 100;
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9\\-.]{1,64}");
@@ -97,13 +101,16 @@ public final class ConsentEnforcer {
   private final boolean denyAsNotFound;
   private final PagingLinks paging;
   private final int maxPageFetches;
+  private final PractitionerAffiliations affiliations;
 
   /**
    * @param linkKey the key of the gateway's paging links (kept in the data directory, one per instance)
    * @param maxPageFetches most EHR pages fetched to fill one page of a filtered listing (at least 1)
+   * @param affiliations looks up whom a Practitioner user acts for; null to use the token's claims only
    */
   public ConsentEnforcer(ConsentService service, ConsentIndex index, FhirContext fhir, UpstreamFhirClient upstream,
-      boolean denyAsNotFound, LinkKey linkKey, int maxPageFetches) {
+      boolean denyAsNotFound, LinkKey linkKey, int maxPageFetches, PractitionerAffiliations affiliations) {
+    this.affiliations = affiliations;
     this.service = Objects.requireNonNull(service, "service");
     this.index = Objects.requireNonNull(index, "index");
     this.fhir = Objects.requireNonNull(fhir, "fhir");
@@ -1006,7 +1013,17 @@ public final class ConsentEnforcer {
         purposes = Set.of(c.purposeOfUse());
       }
     }
-    return new ConsentRequest(patient, clientId, actors, action, purposes);
+    boolean unknown = false;
+    Optional<String> user = caller.flatMap(c -> actor(c.fhirUser()));
+    if (affiliations != null && user.isPresent() && user.get().startsWith("Practitioner/")) {
+      // Once per request: a failing look-up is not retried for every patient of a search.
+      @SuppressWarnings("unchecked")
+      Optional<Set<String>> roles = (Optional<Set<String>>) request.getUserData()
+          .computeIfAbsent(AFFILIATIONS_KEY, k -> affiliations.of(user.get()));
+      roles.ifPresent(actors::addAll);
+      unknown = roles.isEmpty();
+    }
+    return new ConsentRequest(patient, clientId, actors, action, purposes, unknown);
   }
 
   private static Optional<String> actor(String reference) {
