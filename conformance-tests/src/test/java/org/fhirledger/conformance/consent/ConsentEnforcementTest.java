@@ -482,7 +482,7 @@ class ConsentEnforcementTest {
   }
 
   @Test
-  void batch_forwardsPermittedEntries_andAnswersDeniedOnesInPlace() {
+  void batch_forwardsPermittedEntries_andAnswersDeniedOnesInPlace() throws Exception {
     Bundle batch = new Bundle().setType(Bundle.BundleType.BATCH);
     Observation forP = observation(null, p, COMMON_CODE);
     forP.getIdentifierFirstRep().setValue(run + "-batchp");
@@ -508,6 +508,13 @@ class ConsentEnforcementTest {
     assertTrue(answer.text().contains(obsP), "the permitted read is answered");
     assertEquals(1, gw.ehrCount("Observation?identifier=" + enc(MARK + "|" + run + "-batchp")), "P's entry stored");
     assertEquals(0, gw.ehrCount("Observation?identifier=" + enc(MARK + "|" + run + "-batchq")), "Q's not forwarded");
+
+    List<EntryRecord> entries = gw.outcomesOf(answer, 5);
+    assertEquals(List.of(201, 403, 200, 403, 400), entries.stream().map(EntryRecord::httpStatus).toList(),
+        "one ledger entry per batch entry, in order");
+    assertEquals(ConsentDecision.DENY, entries.get(1).consentDecision(), "Q's refused create is a DENY of its own");
+    assertTrue(entries.get(0).consentDecision() != ConsentDecision.DENY, "P's create is not recorded as refused");
+    assertEquals("Consent/" + consentP + "/_history/1", entries.get(0).consentReference());
   }
 
   @Test
