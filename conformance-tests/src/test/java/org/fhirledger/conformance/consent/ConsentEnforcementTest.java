@@ -352,6 +352,19 @@ class ConsentEnforcementTest {
   }
 
   @Test
+  void includeOfAWithheldMatch_isNotReturned_evenWhenItsOwnerIsPermitted() {
+    // P is permitted, P's HIV result is not: P included on its own would show that P has a withheld HIV result.
+    RawHttp.Response answer = gw.get(doctor(), "/Observation?code=" + enc(LOINC + "|" + HIV_CODE)
+        + "&_include=Observation:subject");
+    assertEquals(200, answer.status(), answer.text());
+    assertEquals(List.of(), FHIR.newJsonParser().parseResource(Bundle.class, answer.text()).getEntry(),
+        "no match, so no include");
+    RawHttp.Response permitted = gw.get(doctor(), "/Observation?_id=" + obsP + "&_include=Observation:subject");
+    assertTrue(permitted.text().contains("\"Patient\"") && permitted.text().contains(obsP),
+        "the include of a returned match stays");
+  }
+
+  @Test
   void pagingLinks_neverReturnDeniedData() {
     String url = "/Observation?code=" + enc(LOINC + "|" + COMMON_CODE) + "&_count=1";
     int pages = 0;

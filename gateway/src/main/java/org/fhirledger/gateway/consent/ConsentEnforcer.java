@@ -631,15 +631,16 @@ public final class ConsentEnforcer {
         if (keep(request, state, bundleType, matches.get(i))) {
           counted.add(matches.get(i));
         }
-        if (counted.size() >= target) {
+        if (counted.size() >= target && i + 1 < matches.size() && currentUrl != null) {
           full = true;
-          if (i + 1 < matches.size() && currentUrl != null) {
-            resume = new PagingLinks.Position(currentUrl, i + 1, target);
-          } else if (i + 1 >= matches.size()) {
-            resume = next.map(u -> new PagingLinks.Position(u, 0, target)).orElse(null);
-          }
-          // else: the first page cannot be asked for again (no GET for it); the caller sees the rest no more
+          resume = new PagingLinks.Position(currentUrl, i + 1, target);
         }
+        // Without a GET for this page (a first page answered to a POST), a page cannot resume inside it: it is
+        // taken whole, so the page may hold more than _count rather than lose the rest.
+      }
+      if (!full && counted.size() >= target) {
+        full = true;
+        resume = next.map(u -> new PagingLinks.Position(u, 0, target)).orElse(null);
       }
       if (full || next.isEmpty()) {
         break;
@@ -669,7 +670,7 @@ public final class ConsentEnforcer {
     }
     page.getEntry().clear();
     page.getEntry().addAll(counted);
-    page.getEntry().addAll(others.values());
+    page.getEntry().addAll(linked(counted, others.values()));
     page.setTotalElement(null); // a total would reveal how much was withheld
     page.getLink().clear();
     if (selfUrl != null) {
@@ -678,6 +679,65 @@ public final class ConsentEnforcer {
     if (resume != null) {
       page.addLink().setRelation(Bundle.LINK_NEXT).setUrl(paging.link(request, gatewayBase, resume));
     }
+  }
+
+  /**
+   * The include entries linked to what is returned: referenced by a returned match or include ({@code _include}), or
+   * referencing one ({@code _revinclude}), transitively ({@code :iterate}); outcome entries always. An include whose
+   * match was withheld is dropped too: it would show that a withheld match existed (a permitted Patient included by
+   * a withheld result of a sensitive code).
+   */
+  private List<Bundle.BundleEntryComponent> linked(List<Bundle.BundleEntryComponent> matches,
+      java.util.Collection<Bundle.BundleEntryComponent> includes) {
+    List<Bundle.BundleEntryComponent> out = new ArrayList<>();
+    Set<String> returned = new HashSet<>();
+    Set<String> referenced = new HashSet<>();
+    for (Bundle.BundleEntryComponent m : matches) {
+      if (m.hasResource()) {
+        returned.add(key(m.getResource()));
+        referenced.addAll(references(m.getResource()));
+      }
+    }
+    List<Bundle.BundleEntryComponent> pending = new ArrayList<>();
+    for (Bundle.BundleEntryComponent e : includes) {
+      if (!e.hasResource() || e.getResource() instanceof OperationOutcome) {
+        out.add(e);
+      } else {
+        pending.add(e);
+      }
+    }
+    boolean grew = true;
+    while (grew) {
+      grew = false;
+      for (Iterator<Bundle.BundleEntryComponent> it = pending.iterator(); it.hasNext(); ) {
+        IBaseResource r = it.next().getResource();
+        Set<String> refs = references(r);
+        if (referenced.contains(key(r)) || refs.stream().anyMatch(returned::contains)) {
+          out.add(includes.stream().filter(e -> e.getResource() == r).findFirst().orElseThrow());
+          returned.add(key(r));
+          referenced.addAll(refs);
+          it.remove();
+          grew = true;
+        }
+      }
+    }
+    return out;
+  }
+
+  private static String key(IBaseResource r) {
+    return r.fhirType() + "/" + r.getIdElement().getIdPart();
+  }
+
+  private Set<String> references(IBaseResource r) {
+    Set<String> out = new HashSet<>();
+    for (org.hl7.fhir.r4.model.Reference ref
+        : fhir.newTerser().getAllPopulatedChildElementsOfType(r, org.hl7.fhir.r4.model.Reference.class)) {
+      IIdType id = ref.getReferenceElement();
+      if (id.hasResourceType() && id.hasIdPart()) {
+        out.add(id.getResourceType() + "/" + id.getIdPart());
+      }
+    }
+    return out;
   }
 
   private static int matchesIn(List<Bundle.BundleEntryComponent> entries, Bundle.BundleType type) {
@@ -817,6 +877,18 @@ public final class ConsentEnforcer {
                 : "Patient consent does not allow this access to this " + deniedType + "."));
       } else {
         it.remove();
+      }
+    }
+    if (bundle.getType() == Bundle.BundleType.SEARCHSET) {
+      List<Bundle.BundleEntryComponent> matches = new ArrayList<>();
+      List<Bundle.BundleEntryComponent> others = new ArrayList<>();
+      for (Bundle.BundleEntryComponent e : bundle.getEntry()) {
+        (isCounted(Bundle.BundleType.SEARCHSET, e) ? matches : others).add(e);
+      }
+      List<Bundle.BundleEntryComponent> linked = linked(matches, others);
+      if (linked.size() != others.size()) {
+        bundle.getEntry().removeIf(e -> !isCounted(Bundle.BundleType.SEARCHSET, e) && !linked.contains(e));
+        changed = true;
       }
     }
     return changed;
