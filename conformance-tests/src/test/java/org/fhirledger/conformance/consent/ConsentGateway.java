@@ -142,6 +142,30 @@ final class ConsentGateway implements AutoCloseable {
   /** The ledger entry a response names in X-Ledger-Index, read over HTTP and verified against the checkpoint. */
   EntryRecord ledgerEntry(RawHttp.Response r) throws Exception {
     long index = Long.parseLong(r.header("X-Ledger-Index").orElseThrow(() -> new AssertionError("no X-Ledger-Index")));
+    EntryRecord record = ledgerEntryAt(index);
+    assertEquals(r.status(), record.httpStatus(), "the entry records the status returned");
+    return record;
+  }
+
+  /**
+   * The OUTCOME entries of the write whose intent a response names in X-Ledger-Index (a batch or transaction: one per
+   * request entry, appended together right after), in order.
+   */
+  List<EntryRecord> outcomesOf(RawHttp.Response r, int count) throws Exception {
+    long intent = Long.parseLong(r.header("X-Ledger-Index").orElseThrow(() -> new AssertionError("no X-Ledger-Index")));
+    List<EntryRecord> out = new ArrayList<>();
+    for (long i = intent + 1; out.size() < count && i <= intent + 4L * count; i++) {
+      EntryRecord e = ledgerEntryAt(i);
+      if (e.intentIndex() != null && e.intentIndex() == intent) {
+        out.add(e);
+      }
+    }
+    assertEquals(count, out.size(), "outcome entries of intent " + intent);
+    return out;
+  }
+
+  /** The ledger entry at {@code index}, read over HTTP and verified against the checkpoint. */
+  EntryRecord ledgerEntryAt(long index) throws Exception {
     HttpLogSource source = new HttpLogSource(URI.create(root + "/ledger/"), HTTP, Duration.ofSeconds(30));
     NoteVerifier vkey = NoteVerifier.parse(HTTP.send(HttpRequest.newBuilder(URI.create(root + "/ledger/vkey")).build(),
         HttpResponse.BodyHandlers.ofString()).body().trim());
@@ -149,9 +173,7 @@ final class ConsentGateway implements AutoCloseable {
     long tile = index / 256;
     int width = (int) Math.min(256, size - tile * 256);
     List<byte[]> entries = EntryBundles.decode(source.entryBundle(tile, width), width, "bundle " + tile);
-    EntryRecord record = EntryCodec.decode(entries.get((int) (index % 256)));
-    assertEquals(r.status(), record.httpStatus(), "the entry records the status returned");
-    return record;
+    return EntryCodec.decode(entries.get((int) (index % 256)));
   }
 
   static void assertOutcome(RawHttp.Response r, int status) {

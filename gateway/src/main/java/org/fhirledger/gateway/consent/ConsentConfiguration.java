@@ -1,11 +1,16 @@
 package org.fhirledger.gateway.consent;
 
 import ca.uhn.fhir.context.FhirContext;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Clock;
 import org.fhirledger.gateway.GatewayProperties;
 import org.fhirledger.gateway.upstream.UpstreamFhirClient;
 import org.fhirledger.ledger.Ledger;
+import org.fhirledger.ledger.entry.LinkKey;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
@@ -57,7 +62,13 @@ public class ConsentConfiguration {
   /** Enforcement in the request path: {@code InteractionForwarder} calls it on every interaction. */
   @Bean
   ConsentEnforcer consentEnforcer(ConsentService service, ConsentIndex index, FhirContext fhirContext,
-      UpstreamFhirClient upstream, ConsentProperties properties) {
-    return new ConsentEnforcer(service, index, fhirContext, upstream, properties.denyAsNotFound());
+      UpstreamFhirClient upstream, ConsentProperties properties, Clock clock,
+      @Value("${gateway.data-dir:data}") Path dataDir) throws IOException {
+    // One key per instance, kept with the gateway's state: paging links survive a restart of the same instance.
+    LinkKey key = LinkKey.loadOrGenerate(dataDir.resolve("consent").resolve("paging-link.key"),
+        new SecureRandom());
+    return new ConsentEnforcer(service, index, fhirContext, upstream, properties.denyAsNotFound(), key,
+        properties.maxPageFetches(), properties.affiliationLookup()
+            ? new PractitionerAffiliations(upstream, fhirContext, clock, properties.affiliationTtl()) : null);
   }
 }

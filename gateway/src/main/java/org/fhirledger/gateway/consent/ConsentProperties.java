@@ -14,6 +14,10 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param pageSize {@code _count} of each page when the index is rebuilt from the EHR
  * @param retryInterval how often a failed rebuild or Consent read-back is retried (decisions deny meanwhile)
  * @param denyAsNotFound answer a denied direct read 404 (as if the resource did not exist) instead of 403
+ * @param maxPageFetches most EHR pages fetched to fill one page of a listing that Consent filtering left short
+ * @param affiliationLookup look up a Practitioner user's PractitionerRoles and their Organizations in the EHR, so
+ *     that provisions naming them apply
+ * @param affiliationTtl how long a look-up is cached (a failed one is not)
  */
 @ConfigurationProperties("gateway.consent")
 public record ConsentProperties(
@@ -22,12 +26,21 @@ public record ConsentProperties(
     @DefaultValue("false") boolean breakGlassAllowed,
     @DefaultValue("500") int pageSize,
     @DefaultValue("10s") Duration retryInterval,
-    @DefaultValue("false") boolean denyAsNotFound) {
+    @DefaultValue("false") boolean denyAsNotFound,
+    @DefaultValue("10") int maxPageFetches,
+    @DefaultValue("true") boolean affiliationLookup,
+    @DefaultValue("60s") Duration affiliationTtl) {
 
   public ConsentProperties {
     if (!"opt-in".equals(defaultPolicy) && !"opt-out".equals(defaultPolicy)) {
       throw new IllegalArgumentException("gateway.consent.default-policy must be opt-in or opt-out, was "
           + defaultPolicy);
+    }
+    if (affiliationTtl.isNegative()) {
+      throw new IllegalArgumentException("gateway.consent.affiliation-ttl must not be negative");
+    }
+    if (maxPageFetches < 1) {
+      throw new IllegalArgumentException("gateway.consent.max-page-fetches must be at least 1, was " + maxPageFetches);
     }
     if (retryInterval.isNegative() || retryInterval.isZero()) {
       throw new IllegalArgumentException("gateway.consent.retry-interval must be positive");

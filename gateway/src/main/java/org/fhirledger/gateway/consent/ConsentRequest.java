@@ -21,9 +21,18 @@ import java.util.regex.Pattern;
  * @param action what the actor does, non-null
  * @param purposes purpose of use codes (v3 PurposeOfUse, for example {@code TREAT}, {@code ETREAT}); non-null, may be
  *     empty
+ * @param affiliationsUnknown the user's PractitionerRoles and Organizations could not be looked up: provisions whose
+ *     actor is a PractitionerRole or Organization the request does not already name are unknown to this request (a
+ *     deny among them applies, a permit does not)
  */
-public record ConsentRequest(
-    String patient, String clientId, Set<String> actors, ConsentAction action, Set<String> purposes) {
+public record ConsentRequest(String patient, String clientId, Set<String> actors, ConsentAction action,
+    Set<String> purposes, boolean affiliationsUnknown) {
+
+  /** A request whose actors are complete (nothing failed to be looked up). */
+  public ConsentRequest(String patient, String clientId, Set<String> actors, ConsentAction action,
+      Set<String> purposes) {
+    this(patient, clientId, actors, action, purposes, false);
+  }
 
   /**
    * Identifier system for an OAuth client id in {@code Consent.provision.actor.reference.identifier}: an actor

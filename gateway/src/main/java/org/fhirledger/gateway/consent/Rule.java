@@ -200,6 +200,13 @@ final class Rule {
         return Match.YES;
       }
     }
+    if (request.affiliationsUnknown()) {
+      for (String ref : actorRefs) {
+        if (ref.startsWith("PractitionerRole/") || ref.startsWith("Organization/")) {
+          return Match.UNKNOWN; // the user may hold this role or work for this organization: the look-up failed
+        }
+      }
+    }
     return actorUnknown ? Match.UNKNOWN : Match.NO;
   }
 

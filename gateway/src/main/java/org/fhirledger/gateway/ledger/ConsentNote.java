@@ -17,6 +17,7 @@ import org.fhirledger.ledger.entry.ConsentDecision;
 public record ConsentNote(ConsentDecision decision, String reference) {
 
   private static final String KEY = ConsentNote.class.getName();
+  private static final String ENTRIES_KEY = ConsentNote.class.getName() + ".entries";
 
   public ConsentNote {
     Objects.requireNonNull(decision, "decision");
@@ -29,5 +30,25 @@ public record ConsentNote(ConsentDecision decision, String reference) {
 
   public static Optional<ConsentNote> of(RequestDetails request) {
     return Optional.ofNullable((ConsentNote) request.getUserData().get(KEY));
+  }
+
+  /**
+   * Sets the note of one entry of a batch (by its position in the request), for an entry decided on its own (a refused
+   * entry of a batch whose other entries were forwarded); the other entries keep the request's note.
+   */
+  public void attachToEntry(RequestDetails request, int index) {
+    @SuppressWarnings("unchecked")
+    java.util.Map<Integer, ConsentNote> entries = (java.util.Map<Integer, ConsentNote>) request.getUserData()
+        .computeIfAbsent(ENTRIES_KEY, k -> new java.util.HashMap<Integer, ConsentNote>());
+    entries.put(index, this);
+  }
+
+  /** The note of a batch or transaction entry: its own if it has one, else the request's. */
+  public static Optional<ConsentNote> ofEntry(RequestDetails request, int index) {
+    if (request.getUserData().get(ENTRIES_KEY) instanceof java.util.Map<?, ?> entries
+        && entries.get(index) instanceof ConsentNote own) {
+      return Optional.of(own);
+    }
+    return of(request);
   }
 }

@@ -158,8 +158,10 @@ public final class InteractionRecorder {
       List<RecordedFacts> entries =
           BundleFacts.of(LedgerInteractions.requestBundle(request), parsed.orElse(null), content);
       List<EntryRecord> records = new ArrayList<>();
-      for (RecordedFacts entry : entries) {
-        records.add(outcome(request, entry, intentIndex));
+      for (int i = 0; i < entries.size(); i++) {
+        EntryRecord.Builder b = base(request, entries.get(i)).outcomeOfIntent(intentIndex);
+        ConsentNote.ofEntry(request, i).ifPresent(n -> b.consent(n.decision(), n.reference()));
+        records.add(b.build());
       }
       if (records.isEmpty()) {
         records.add(outcome(request, RecordedFacts.of(interaction, status, null, null, null), intentIndex));

@@ -104,13 +104,20 @@ public final class InteractionForwarder {
           request.loadRequestContents(), request.getHeader(Constants.HEADER_CONTENT_TYPE));
     }
     UpstreamRequest upstreamRequest = toUpstream(request, gatewayBase);
+    if (consent != null) {
+      UpstreamRequest asked = upstreamRequest;
+      // A gateway paging link names the EHR page to fetch; a batch may go on without its refused entries.
+      upstreamRequest = consent.upstreamPage(request)
+          .map(page -> new UpstreamRequest("GET", page, asked.headers(), new byte[0]))
+          .orElse(upstreamRequest);
+    }
     if (Interactions.isWrite(request, operation)) {
       // Fail closed: a write the ledger cannot record is never forwarded.
       long intent = recorder.recordIntent(request, operation);
       request.getUserData().put(FailedInteractionRecorder.INTENT_KEY, intent);
     }
     UpstreamResponse response = exchange(upstreamRequest);
-    writeResponse(request, operation, response, gatewayBase);
+    writeResponse(request, operation, upstreamRequest, response, gatewayBase);
     return null;
   }
 
@@ -134,7 +141,8 @@ public final class InteractionForwarder {
     String method = servlet.getMethod().toUpperCase(Locale.ROOT);
     if (!method.equals("GET") && !method.equals("HEAD") && !method.equals("DELETE")) {
       // HAPI has already uncompressed a gzip body; the EHR gets it plain (the header is dropped above).
-      byte[] contents = request.loadRequestContents();
+      byte[] contents = consent == null ? request.loadRequestContents()
+          : consent.forwardedBody(request).orElseGet(request::loadRequestContents);
       if ((contents == null || contents.length == 0) && isForm(servlet.getContentType()) && clientQuery == null) {
         // The servlet container parsed (and so consumed) a form-encoded _search body for HAPI's
         // parameter map; rebuild it from the parameters it yielded.
@@ -169,9 +177,8 @@ public final class InteractionForwarder {
     }
   }
 
-  private void writeResponse(
-      ServletRequestDetails request, RestOperationTypeEnum operation, UpstreamResponse response, String gatewayBase)
-      throws IOException {
+  private void writeResponse(ServletRequestDetails request, RestOperationTypeEnum operation, UpstreamRequest sent,
+      UpstreamResponse response, String gatewayBase) throws IOException {
     HttpServletResponse servlet = request.getServletResponse();
     String contentType = response.header("content-type").orElse(null);
     byte[] body = response.body();
@@ -189,8 +196,9 @@ public final class InteractionForwarder {
       body = policy.checkAnswer(request, operation, status, body, contentType);
     }
     if (consent != null) {
-      body = consent.filterAnswer(request, operation, Interactions.isWrite(request, operation), status, body,
-          contentType);
+      boolean write = Interactions.isWrite(request, operation);
+      body = consent.filterAnswer(request, operation, write, status, body, contentType, write ? null : againUrl(sent),
+          write ? null : page -> nextPage(request, operation, sent, page, gatewayBase));
     }
 
     // Fail closed: nothing leaves the gateway before its ledger entry is durable.
@@ -241,6 +249,43 @@ public final class InteractionForwarder {
       // nobody left to send an OperationOutcome to.
       log.debug("Client went away before the response was written");
     }
+  }
+
+  /**
+   * One more EHR page of a listing for the consent filter to fill a page with: URLs rewritten and SMART's answer check
+   * applied, as for the first page. Empty when the EHR does not answer it with 200.
+   */
+  private Optional<byte[]> nextPage(ServletRequestDetails request, RestOperationTypeEnum operation,
+      UpstreamRequest sent, String page, String gatewayBase) {
+    UpstreamResponse more = exchange(new UpstreamRequest("GET", page, sent.headers(), new byte[0]));
+    if (more.status() != 200) {
+      log.warn("The EHR answered {} to a further page of a listing", more.status());
+      return Optional.empty();
+    }
+    String contentType = more.header("content-type").orElse(null);
+    byte[] body = rewriter.toGateway(more.body(), contentType, gatewayBase);
+    return Optional.of(policy.checkAnswer(request, operation, 200, body, contentType));
+  }
+
+  /**
+   * The EHR request that answers the first page of a listing again, as a GET (a search posted as a form becomes the
+   * same search by GET), or null when there is none.
+   */
+  private static String againUrl(UpstreamRequest sent) {
+    if (sent.method().equals("GET")) {
+      return sent.pathAndQuery();
+    }
+    String path = sent.pathAndQuery();
+    int q = path.indexOf('?');
+    String query = q < 0 ? "" : path.substring(q + 1);
+    path = q < 0 ? path : path.substring(0, q);
+    if (!sent.method().equals("POST") || !path.endsWith("/_search")) {
+      return null;
+    }
+    String form = new String(sent.body(), StandardCharsets.UTF_8);
+    String all = query.isEmpty() ? form : form.isEmpty() ? query : query + "&" + form;
+    String listing = path.substring(0, path.length() - "/_search".length());
+    return (listing.isEmpty() ? "/" : listing) + (all.isEmpty() ? "" : "?" + all);
   }
 
   /** Reads the version a write stored, for its ledger digest, when the EHR's answer did not include it. */

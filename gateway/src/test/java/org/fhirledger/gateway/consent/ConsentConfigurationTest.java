@@ -35,16 +35,21 @@ class ConsentConfigurationTest {
     });
   }
 
+  @org.junit.jupiter.api.io.TempDir
+  java.nio.file.Path dataDir;
+
   @Test
   void consent_enabledWithEhrDown_startsAndDeniesAsNotReady() {
     runner.withPropertyValues("gateway.consent.enabled=true", "gateway.consent.default-policy=opt-out",
-        "gateway.consent.retry-interval=1h").run(ctx -> {
+        "gateway.consent.retry-interval=1h", "gateway.data-dir=" + dataDir).run(ctx -> {
           assertNotNull(ctx.getBean(ConsentService.class));
           assertNotNull(ctx.getBean(ConsentEnforcer.class));
           assertFalse(ctx.getBean(ConsentIndex.class).inSync());
           ConsentDecision d = ctx.getBean(ConsentService.class).decide(new ConsentRequest("Patient/p1", "app-1",
               Set.of("Practitioner/dr1"), ConsentAction.ACCESS, Set.of("TREAT")));
           assertEquals(ConsentDecision.Outcome.DENY, d.outcome());
+          assertTrue(java.nio.file.Files.exists(dataDir.resolve("consent").resolve("paging-link.key")),
+              "the paging link key is kept in the data directory");
         });
   }
 

@@ -100,6 +100,21 @@ class ConsentDecisionTableTest {
         .consents(c1(permit().actor("Group/g1"))).expect(DENY));
     rows.add(row("actor: deny to a CareTeam cannot be resolved, so applies to all").optOut()
         .consents(c1(deny().actor("CareTeam/t1"))).expect(DENY, "Consent/c1/_history/1"));
+    rows.add(row("actor: Organization permit, the user's affiliations could not be looked up, does not apply")
+        .consents(c1(permit().actor("Organization/org1"))).actors("Practitioner/dr2").affiliationsUnknown()
+        .expect(DENY));
+    rows.add(row("actor: PractitionerRole deny, the user's affiliations could not be looked up, applies").optOut()
+        .consents(c1(deny().actor("PractitionerRole/role1"))).affiliationsUnknown()
+        .expect(DENY, "Consent/c1/_history/1"));
+    rows.add(row("actor: Organization deny, looked up and not a member, does not apply").optOut()
+        .consents(c1(deny().actor("Organization/org1"))).actors("Practitioner/dr1", "Organization/org2")
+        .expect(PERMIT));
+    rows.add(row("actor: Practitioner permit is unaffected by a failed affiliation look-up")
+        .consents(c1(permit().actor("Practitioner/dr1"))).affiliationsUnknown()
+        .expect(PERMIT, "Consent/c1/_history/1"));
+    rows.add(row("actor: Organization named by the token itself matches despite a failed look-up")
+        .consents(c1(permit().actor("Organization/org1"))).actors("Practitioner/dr1", "Organization/org1")
+        .affiliationsUnknown().expect(PERMIT, "Consent/c1/_history/1"));
     // --- action --------------------------------------------------------------------------------------
     rows.add(row("action: access granted, access requested").consents(c1(permit().action("access")))
         .expect(PERMIT, "Consent/c1/_history/1"));
@@ -352,6 +367,7 @@ class ConsentDecisionTableTest {
     Set<String> actors = Set.of("Practitioner/dr1");
     ConsentAction action = ConsentAction.ACCESS;
     Set<String> purposes = Set.of("TREAT");
+    boolean affiliationsUnknown;
     Instant now = NOW;
     IBaseResource resource = obs(LOINC, "8867-4", "2025-01-10T08:00:00Z");
     ConsentRequest request;
@@ -386,6 +402,11 @@ class ConsentDecisionTableTest {
 
     Case actors(String... refs) {
       actors = new HashSet<>(Arrays.asList(refs));
+      return this;
+    }
+
+    Case affiliationsUnknown() {
+      affiliationsUnknown = true;
       return this;
     }
 
@@ -433,7 +454,7 @@ class ConsentDecisionTableTest {
       allows = resourceAllowed;
       breakGlass = flagged;
       basis = List.of(basisRefs);
-      request = new ConsentRequest("Patient/p1", client, actors, action, purposes);
+      request = new ConsentRequest("Patient/p1", client, actors, action, purposes, affiliationsUnknown);
       return this;
     }
 

@@ -32,7 +32,7 @@ class ConsentEnforcerParametersTest {
     ConsentIndex index = new ConsentIndex(fhir, upstream, 100);
     enforcer = new ConsentEnforcer(new IndexedConsentService(index,
         new ConsentPolicy(ConsentPolicy.DefaultPolicy.OPT_IN, false), Clock.systemUTC(), fhir), index, fhir, upstream,
-        false);
+        false, org.fhirledger.ledger.entry.LinkKey.of(new byte[32]), 10, null);
   }
 
   @AfterAll
