@@ -64,9 +64,11 @@ public class ConsentConfiguration {
   ConsentEnforcer consentEnforcer(ConsentService service, ConsentIndex index, FhirContext fhirContext,
       UpstreamFhirClient upstream, ConsentProperties properties, Clock clock,
       @Value("${gateway.data-dir:data}") Path dataDir) throws IOException {
-    // One key per instance, kept with the gateway's state: paging links survive a restart of the same instance.
-    LinkKey key = LinkKey.loadOrGenerate(dataDir.resolve("consent").resolve("paging-link.key"),
-        new SecureRandom());
+    // Kept with the gateway's state, so paging links survive a restart; instances that share one ledger behind one
+    // load balancer are given one copy (gateway.consent.paging-key-file).
+    Path keyFile = properties.pagingKeyFile() != null ? properties.pagingKeyFile()
+        : dataDir.resolve("consent").resolve("paging-link.key");
+    LinkKey key = LinkKey.loadOrGenerate(keyFile, new SecureRandom());
     return new ConsentEnforcer(service, index, fhirContext, upstream, properties.denyAsNotFound(), key,
         properties.maxPageFetches(), properties.affiliationLookup()
             ? new PractitionerAffiliations(upstream, fhirContext, clock, properties.affiliationTtl()) : null);

@@ -18,6 +18,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param affiliationLookup look up a Practitioner user's PractitionerRoles and their Organizations in the EHR, so
  *     that provisions naming them apply
  * @param affiliationTtl how long a look-up is cached (a failed one is not)
+ * @param pagingKeyFile the HMAC key of the gateway's paging links (created if absent, owner-only); by default
+ *     {@code <data-dir>/consent/paging-link.key}. Instances behind one load balancer must share one copy, or a link
+ *     issued by one is refused by the others
  */
 @ConfigurationProperties("gateway.consent")
 public record ConsentProperties(
@@ -29,7 +32,8 @@ public record ConsentProperties(
     @DefaultValue("false") boolean denyAsNotFound,
     @DefaultValue("10") int maxPageFetches,
     @DefaultValue("true") boolean affiliationLookup,
-    @DefaultValue("60s") Duration affiliationTtl) {
+    @DefaultValue("60s") Duration affiliationTtl,
+    java.nio.file.Path pagingKeyFile) {
 
   public ConsentProperties {
     if (!"opt-in".equals(defaultPolicy) && !"opt-out".equals(defaultPolicy)) {
