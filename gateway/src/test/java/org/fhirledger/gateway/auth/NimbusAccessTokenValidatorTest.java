@@ -1,5 +1,6 @@
 package org.fhirledger.gateway.auth;
 
+import org.fhirledger.gateway.MutableClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -109,35 +110,13 @@ class NimbusAccessTokenValidatorTest {
     v.validate(token, AUDIENCE);
     assertThrows(InvalidTokenException.class, () -> v.validate(token, "https://other.test/fhir"),
         "a token remembered for one audience is not accepted for another");
-    clock.now = NOW.plusSeconds(29);
+    clock.set(NOW.plusSeconds(29));
     v.validate(token, AUDIENCE);
-    clock.now = NOW.plusSeconds(31);
+    clock.set(NOW.plusSeconds(31));
 
     assertThrows(InvalidTokenException.class, () -> v.validate(token, AUDIENCE));
   }
 
-  private static final class MutableClock extends Clock {
-    volatile Instant now;
-
-    MutableClock(Instant now) {
-      this.now = now;
-    }
-
-    @Override
-    public java.time.ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(java.time.ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-  }
 
   @Test
   void validate_floodOfUnknownKeyIds_jwksFetchesRateLimited() throws Exception {

@@ -1,5 +1,6 @@
 package org.fhirledger.gateway.consent;
 
+import org.fhirledger.gateway.MutableClock;
 import static org.fhirledger.gateway.consent.ConsentFixtures.FHIR;
 import static org.fhirledger.gateway.consent.ConsentFixtures.consent;
 import static org.fhirledger.gateway.consent.ConsentFixtures.deny;
@@ -105,7 +106,7 @@ class IndexedConsentServiceTest {
     ConsentService timed = new IndexedConsentService(index, OPT_IN, clock, FHIR);
     assertEquals(ConsentDecision.Outcome.PERMIT, timed.decide(DR1_READS).outcome());
 
-    clock.now = Instant.parse("2026-03-15T12:00:00Z");
+    clock.set(Instant.parse("2026-03-15T12:00:00Z"));
 
     assertEquals(ConsentDecision.Outcome.DENY, timed.decide(DR1_READS).outcome());
   }
@@ -168,26 +169,4 @@ class IndexedConsentServiceTest {
   }
 
   /** A clock a test moves by hand. */
-  static final class MutableClock extends Clock {
-    volatile Instant now;
-
-    MutableClock(Instant now) {
-      this.now = now;
-    }
-
-    @Override
-    public java.time.ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(java.time.ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-  }
 }

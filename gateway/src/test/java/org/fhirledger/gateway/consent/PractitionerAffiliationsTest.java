@@ -1,5 +1,6 @@
 package org.fhirledger.gateway.consent;
 
+import org.fhirledger.gateway.MutableClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,10 +9,8 @@ import com.sun.net.httpserver.HttpServer;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Date;
 import java.util.Optional;
 import java.util.Set;
@@ -41,7 +40,7 @@ class PractitionerAffiliationsTest {
   final AtomicInteger requests = new AtomicInteger();
   final AtomicInteger status = new AtomicInteger(200);
   final AtomicReference<String> query = new AtomicReference<>();
-  final AtomicReference<Instant> now = new AtomicReference<>(NOW);
+  MutableClock clock;
   PractitionerAffiliations affiliations;
 
   @BeforeEach
@@ -59,22 +58,7 @@ class PractitionerAffiliationsTest {
     server.start();
     upstream = new MicronautUpstreamFhirClient(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/fhir"),
         new UpstreamSettings(Duration.ofSeconds(2), Duration.ofSeconds(2), 2, 0, 1 << 20));
-    Clock clock = new Clock() {
-      @Override
-      public java.time.ZoneId getZone() {
-        return ZoneOffset.UTC;
-      }
-
-      @Override
-      public Clock withZone(java.time.ZoneId zone) {
-        return this;
-      }
-
-      @Override
-      public Instant instant() {
-        return now.get();
-      }
-    };
+    clock = new MutableClock(NOW);
     affiliations = new PractitionerAffiliations(upstream, FHIR, clock, Duration.ofSeconds(60));
   }
 
@@ -119,7 +103,7 @@ class PractitionerAffiliationsTest {
     affiliations.of("Practitioner/dr-1");
     affiliations.of("Practitioner/dr-1");
     assertEquals(1, requests.get());
-    now.set(NOW.plusSeconds(60));
+    clock.set(NOW.plusSeconds(60));
     affiliations.of("Practitioner/dr-1");
     assertEquals(2, requests.get());
   }

@@ -1,5 +1,7 @@
 package org.fhirledger.gateway.auth.server;
 
+import org.fhirledger.gateway.MutableClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
@@ -21,7 +23,7 @@ class ExpiringAuthorizationServiceTest {
 
   @Test
   void findByToken_accessToken_foundOnlyAsAccessToken() {
-    ExpiringAuthorizationService service = new ExpiringAuthorizationService(new SeenAssertionsTest.MutableClock(T0), Duration.ofMinutes(10), 10);
+    ExpiringAuthorizationService service = new ExpiringAuthorizationService(new MutableClock(T0), Duration.ofMinutes(10), 10);
     service.save(authorization("a1", "token-1", T0.plusSeconds(300)));
 
     assertThat(service.findByToken("token-1", OAuth2TokenType.ACCESS_TOKEN)).isNotNull();
@@ -32,7 +34,7 @@ class ExpiringAuthorizationServiceTest {
 
   @Test
   void save_afterTokensExpired_forgetsOldAuthorizations() {
-    SeenAssertionsTest.MutableClock clock = new SeenAssertionsTest.MutableClock(T0);
+    MutableClock clock = new MutableClock(T0);
     ExpiringAuthorizationService service = new ExpiringAuthorizationService(clock, Duration.ofMinutes(10), 1000);
     for (int i = 0; i < 10; i++) {
       service.save(authorization("old-" + i, "old-token-" + i, T0.plusSeconds(300)));
@@ -49,7 +51,7 @@ class ExpiringAuthorizationServiceTest {
 
   @Test
   void save_overCapacity_dropsOldest() {
-    ExpiringAuthorizationService service = new ExpiringAuthorizationService(new SeenAssertionsTest.MutableClock(T0), Duration.ofMinutes(10), 3);
+    ExpiringAuthorizationService service = new ExpiringAuthorizationService(new MutableClock(T0), Duration.ofMinutes(10), 3);
     for (int i = 0; i < 5; i++) {
       service.save(authorization("a" + i, "t" + i, T0.plusSeconds(300)));
     }

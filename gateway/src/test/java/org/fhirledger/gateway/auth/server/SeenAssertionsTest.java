@@ -1,5 +1,6 @@
 package org.fhirledger.gateway.auth.server;
 
+import org.fhirledger.gateway.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Clock;
@@ -33,30 +34,4 @@ class SeenAssertionsTest {
     assertThat(seen.firstUse("c", "c", clock.instant().plusSeconds(60))).isEqualTo(SeenAssertions.Use.FIRST);
   }
 
-  static final class MutableClock extends Clock {
-    private Instant now;
-
-    MutableClock(Instant now) {
-      this.now = now;
-    }
-
-    void advance(Duration d) {
-      now = now.plus(d);
-    }
-
-    @Override
-    public java.time.ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(java.time.ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-  }
 }
