@@ -30,7 +30,16 @@ public interface Ledger extends AutoCloseable {
   CompletableFuture<AppendResult> appendAsync(byte[] entry);
 
   /** Appends one entry and waits until it is durable; see {@link #appendAsync}. */
-  AppendResult append(byte[] entry) throws LedgerUnavailableException, InterruptedException;
+  default AppendResult append(byte[] entry) throws LedgerUnavailableException, InterruptedException {
+    try {
+      return appendAsync(entry).get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof LedgerUnavailableException u) {
+        throw u;
+      }
+      throw new LedgerUnavailableException("append failed: " + e.getCause(), e.getCause());
+    }
+  }
 
   /** The latest signed checkpoint (there is always one: the empty log has a checkpoint of size 0). */
   Checkpoint latestCheckpoint();

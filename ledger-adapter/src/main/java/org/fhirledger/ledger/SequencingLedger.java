@@ -8,7 +8,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.fhirledger.ledger.LedgerStorage.Batch;
@@ -21,7 +20,6 @@ import org.fhirledger.ledger.merkle.Rfc6962;
 import org.fhirledger.ledger.note.Checkpoints;
 import org.fhirledger.ledger.note.NoteSigner;
 import org.fhirledger.ledger.note.NoteVerifier;
-import org.fhirledger.ledger.tiles.TileHashSource;
 import org.fhirledger.ledger.tiles.Tiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,13 +32,12 @@ import org.slf4j.LoggerFactory;
  */
 final class SequencingLedger implements Ledger, LedgerReplica {
   private static final Logger log = LoggerFactory.getLogger(SequencingLedger.class);
-  private static final int MAX_READ = 4096;
-
   private record Pending(byte[] data, CompletableFuture<AppendResult> future) {}
 
   private static final Pending STOP = new Pending(new byte[0], new CompletableFuture<>());
 
   private final LedgerStorage storage;
+  private final LogReads reads;
   private final NoteSigner signer;
   private final LedgerOptions options;
   private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
@@ -59,6 +56,7 @@ final class SequencingLedger implements Ledger, LedgerReplica {
 
   private SequencingLedger(LedgerStorage storage, NoteSigner signer, LedgerOptions options, boolean replica) {
     this.storage = storage;
+    this.reads = new LogReads(storage);
     this.signer = signer;
     this.options = options;
     this.replica = replica;
@@ -191,18 +189,6 @@ final class SequencingLedger implements Ledger, LedgerReplica {
       f.completeExceptionally(new LedgerUnavailableException("the ledger is closed"));
     }
     return f;
-  }
-
-  @Override
-  public AppendResult append(byte[] entry) throws LedgerUnavailableException, InterruptedException {
-    try {
-      return appendAsync(entry).get();
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof LedgerUnavailableException u) {
-        throw u;
-      }
-      throw new LedgerUnavailableException("append failed: " + e.getCause(), e.getCause());
-    }
   }
 
   private void run() {
@@ -418,73 +404,27 @@ final class SequencingLedger implements Ledger, LedgerReplica {
 
   @Override
   public InclusionProof inclusionProof(long index, long treeSize) throws LedgerUnavailableException {
-    checkSize(treeSize);
-    if (index < 0 || index >= treeSize) {
-      throw new IllegalArgumentException("need 0 <= index < treeSize, got " + index + ", " + treeSize);
-    }
-    try {
-      return new InclusionProof(index, treeSize,
-          MerkleProofs.inclusionProof(index, treeSize, new TileHashSource(storage, treeSize)));
-    } catch (LedgerVerificationException e) {
-      throw new LedgerUnavailableException("stored tiles are malformed: " + e.getMessage(), e);
-    }
+    return reads.inclusionProof(index, treeSize, latest.size());
   }
 
   @Override
   public ConsistencyProof consistencyProof(long size1, long size2) throws LedgerUnavailableException {
-    checkSize(size2);
-    if (size1 < 0 || size1 > size2) {
-      throw new IllegalArgumentException("need 0 <= size1 <= size2, got " + size1 + ", " + size2);
-    }
-    try {
-      return new ConsistencyProof(size1, size2,
-          MerkleProofs.consistencyProof(size1, size2, new TileHashSource(storage, size2)));
-    } catch (LedgerVerificationException e) {
-      throw new LedgerUnavailableException("stored tiles are malformed: " + e.getMessage(), e);
-    }
+    return reads.consistencyProof(size1, size2, latest.size());
   }
 
   @Override
   public List<LedgerEntry> entries(long from, long to) throws LedgerUnavailableException {
-    checkSize(to);
-    if (from < 0 || from > to || to - from > MAX_READ) {
-      throw new IllegalArgumentException("need 0 <= from <= to and at most " + MAX_READ + " entries, got [" + from
-          + ", " + to + ")");
-    }
-    List<byte[]> data = storage.entries(from, to);
-    List<LedgerEntry> out = new ArrayList<>(data.size());
-    for (int i = 0; i < data.size(); i++) {
-      out.add(new LedgerEntry(from + i, data.get(i)));
-    }
-    return out;
+    return reads.entries(from, to, latest.size());
   }
 
   @Override
   public byte[] tile(int level, long index, int width) throws LedgerUnavailableException {
-    long size = latest.size();
-    if (level < 0 || level > 63 || index < 0 || width < 1 || width > Tiles.WIDTH
-        || Tiles.widthAt(level, index, size) < width) {
-      throw new IllegalArgumentException("tile " + level + "/" + index + " of width " + width
-          + " does not exist at tree size " + size);
-    }
-    return storage.tile(level, index, width);
+    return reads.tile(level, index, width, latest.size());
   }
 
   @Override
   public byte[] entryBundle(long index, int width) throws LedgerUnavailableException {
-    long size = latest.size();
-    if (index < 0 || width < 1 || width > Tiles.WIDTH || Tiles.widthAt(0, index, size) < width) {
-      throw new IllegalArgumentException("entry bundle " + index + " of width " + width
-          + " does not exist at tree size " + size);
-    }
-    return storage.entryBundle(index, width);
-  }
-
-  private void checkSize(long treeSize) {
-    if (treeSize < 0 || treeSize > latest.size()) {
-      throw new IllegalArgumentException("tree size " + treeSize + " is beyond the latest checkpoint ("
-          + latest.size() + ")");
-    }
+    return reads.entryBundle(index, width, latest.size());
   }
 
   @Override

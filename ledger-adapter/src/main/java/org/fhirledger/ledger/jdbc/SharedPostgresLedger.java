@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
@@ -26,14 +25,12 @@ import org.fhirledger.ledger.LedgerEntry;
 import org.fhirledger.ledger.LedgerFencedException;
 import org.fhirledger.ledger.LedgerOptions;
 import org.fhirledger.ledger.LedgerUnavailableException;
+import org.fhirledger.ledger.LogReads;
 import org.fhirledger.ledger.LedgerVerificationException;
 import org.fhirledger.ledger.Ledgers;
-import org.fhirledger.ledger.merkle.MerkleProofs;
 import org.fhirledger.ledger.note.Checkpoints;
 import org.fhirledger.ledger.note.NoteSigner;
 import org.fhirledger.ledger.note.NoteVerifier;
-import org.fhirledger.ledger.tiles.TileHashSource;
-import org.fhirledger.ledger.tiles.Tiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,8 +54,6 @@ import org.slf4j.LoggerFactory;
 public final class SharedPostgresLedger implements Ledger {
   private static final Logger log = LoggerFactory.getLogger(SharedPostgresLedger.class);
   private static final int LOCK_CLASS = 0x4C454447; // "LEDG"
-  private static final int MAX_READ = 4096;
-
   private record Pending(byte[] data, CompletableFuture<AppendResult> future) {}
 
   private final DataSource dataSource;
@@ -67,6 +62,7 @@ public final class SharedPostgresLedger implements Ledger {
   private final Duration slice;
   private final int lockKey;
   private final JdbcLedgerStorage reader;
+  private final LogReads reads;
   private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
   private final Thread worker;
   private volatile boolean closed;
@@ -86,6 +82,7 @@ public final class SharedPostgresLedger implements Ledger {
     this.options = options;
     this.slice = slice;
     this.reader = reader;
+    this.reads = new LogReads(reader);
     this.lockKey = lockKey(signer.name());
     this.worker = Thread.ofPlatform().name("ledger-lease").daemon(true).unstarted(this::run);
   }
@@ -142,18 +139,6 @@ public final class SharedPostgresLedger implements Ledger {
       f.completeExceptionally(new LedgerUnavailableException("the ledger is closed"));
     }
     return f;
-  }
-
-  @Override
-  public AppendResult append(byte[] entry) throws LedgerUnavailableException, InterruptedException {
-    try {
-      return appendAsync(entry).get();
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof LedgerUnavailableException u) {
-        throw u;
-      }
-      throw new LedgerUnavailableException("append failed: " + e.getCause(), e.getCause());
-    }
   }
 
   private void run() {
@@ -326,73 +311,27 @@ public final class SharedPostgresLedger implements Ledger {
 
   @Override
   public InclusionProof inclusionProof(long index, long treeSize) throws LedgerUnavailableException {
-    checkSize(treeSize);
-    if (index < 0 || index >= treeSize) {
-      throw new IllegalArgumentException("need 0 <= index < treeSize, got " + index + ", " + treeSize);
-    }
-    try {
-      return new InclusionProof(index, treeSize,
-          MerkleProofs.inclusionProof(index, treeSize, new TileHashSource(reader, treeSize)));
-    } catch (LedgerVerificationException e) {
-      throw new LedgerUnavailableException("stored tiles are malformed: " + e.getMessage(), e);
-    }
+    return reads.inclusionProof(index, treeSize, latestCheckpoint().size());
   }
 
   @Override
   public ConsistencyProof consistencyProof(long size1, long size2) throws LedgerUnavailableException {
-    checkSize(size2);
-    if (size1 < 0 || size1 > size2) {
-      throw new IllegalArgumentException("need 0 <= size1 <= size2, got " + size1 + ", " + size2);
-    }
-    try {
-      return new ConsistencyProof(size1, size2,
-          MerkleProofs.consistencyProof(size1, size2, new TileHashSource(reader, size2)));
-    } catch (LedgerVerificationException e) {
-      throw new LedgerUnavailableException("stored tiles are malformed: " + e.getMessage(), e);
-    }
+    return reads.consistencyProof(size1, size2, latestCheckpoint().size());
   }
 
   @Override
   public List<LedgerEntry> entries(long from, long to) throws LedgerUnavailableException {
-    checkSize(to);
-    if (from < 0 || from > to || to - from > MAX_READ) {
-      throw new IllegalArgumentException("need 0 <= from <= to and at most " + MAX_READ + " entries, got [" + from
-          + ", " + to + ")");
-    }
-    List<byte[]> data = reader.entries(from, to);
-    List<LedgerEntry> out = new ArrayList<>(data.size());
-    for (int i = 0; i < data.size(); i++) {
-      out.add(new LedgerEntry(from + i, data.get(i)));
-    }
-    return out;
+    return reads.entries(from, to, latestCheckpoint().size());
   }
 
   @Override
   public byte[] tile(int level, long index, int width) throws LedgerUnavailableException {
-    long size = latestCheckpoint().size();
-    if (level < 0 || level > 63 || index < 0 || width < 1 || width > Tiles.WIDTH
-        || Tiles.widthAt(level, index, size) < width) {
-      throw new IllegalArgumentException("tile " + level + "/" + index + " of width " + width
-          + " does not exist at tree size " + size);
-    }
-    return reader.tile(level, index, width);
+    return reads.tile(level, index, width, latestCheckpoint().size());
   }
 
   @Override
   public byte[] entryBundle(long index, int width) throws LedgerUnavailableException {
-    long size = latestCheckpoint().size();
-    if (index < 0 || width < 1 || width > Tiles.WIDTH || Tiles.widthAt(0, index, size) < width) {
-      throw new IllegalArgumentException("entry bundle " + index + " of width " + width
-          + " does not exist at tree size " + size);
-    }
-    return reader.entryBundle(index, width);
-  }
-
-  private void checkSize(long treeSize) {
-    long size = latestCheckpoint().size();
-    if (treeSize < 0 || treeSize > size) {
-      throw new IllegalArgumentException("tree size " + treeSize + " is beyond the latest checkpoint (" + size + ")");
-    }
+    return reads.entryBundle(index, width, latestCheckpoint().size());
   }
 
   /** Stops appending (queued appends fail, forwarded ones are committed or failed), releases the lease. */

@@ -11,7 +11,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -229,18 +228,6 @@ public final class RaftLedger implements Ledger {
       f.completeExceptionally(new LedgerUnavailableException("the ledger member is closed"));
     }
     return f;
-  }
-
-  @Override
-  public AppendResult append(byte[] entry) throws LedgerUnavailableException, InterruptedException {
-    try {
-      return appendAsync(entry).get();
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof LedgerUnavailableException u) {
-        throw u;
-      }
-      throw new LedgerUnavailableException("append failed: " + e.getCause(), e.getCause());
-    }
   }
 
   private void propose() {
