@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
@@ -19,6 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * recorded (System.nanoTime around the blocking send, body fully read); percentiles are exact (sorted
  * samples). A round stops at its deadline or after {@code maxRequests}, whichever comes first; any non-2xx
  * answer or exception counts as an error.
+ *
+ * <p>A "request" here is one iteration of the workload: its {@link Workload#request} and, if the workload has
+ * one for the target, its {@link Workload#followUp}, timed and counted together.
  */
 final class LoadGenerator {
 
@@ -56,8 +60,8 @@ final class LoadGenerator {
     }
   }
 
-  Round run(URI base, Workload workload, int concurrency, Duration duration, long maxRequests)
-      throws InterruptedException {
+  Round run(GatewayBenchmark.Target target, URI base, Workload workload, int concurrency, Duration duration,
+      long maxRequests) throws InterruptedException {
     CountDownLatch go = new CountDownLatch(1);
     AtomicLong budget = new AtomicLong(maxRequests);
     AtomicLong errors = new AtomicLong();
@@ -66,7 +70,8 @@ final class LoadGenerator {
     Thread[] threads = new Thread[concurrency];
     long seedBase = System.nanoTime();
     for (int i = 0; i < concurrency; i++) {
-      workers[i] = new Worker(base, workload, go, budget, errors, errorSamples, new SplittableRandom(seedBase + i));
+      workers[i] = new Worker(target, base, workload, go, budget, errors, errorSamples,
+          new SplittableRandom(seedBase + i));
       threads[i] = Thread.ofPlatform().name("bench-" + workload.label + "-" + i).daemon().unstarted(workers[i]);
       threads[i].start();
     }
@@ -99,6 +104,7 @@ final class LoadGenerator {
   }
 
   private final class Worker implements Runnable {
+    private final GatewayBenchmark.Target target;
     private final URI base;
     private final Workload workload;
     private final CountDownLatch go;
@@ -110,8 +116,9 @@ final class LoadGenerator {
     long[] samples = new long[4096];
     int count;
 
-    Worker(URI base, Workload workload, CountDownLatch go, AtomicLong budget, AtomicLong errors,
-        List<String> errorSamples, SplittableRandom rnd) {
+    Worker(GatewayBenchmark.Target target, URI base, Workload workload, CountDownLatch go, AtomicLong budget,
+        AtomicLong errors, List<String> errorSamples, SplittableRandom rnd) {
+      this.target = target;
       this.base = base;
       this.workload = workload;
       this.go = go;
@@ -134,9 +141,16 @@ final class LoadGenerator {
         long t0 = System.nanoTime();
         try {
           HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+          if (response.statusCode() / 100 == 2) {
+            Optional<HttpRequest> next = workload.followUp(target, base, response.headers(), requestTimeout);
+            if (next.isPresent()) {
+              request = next.get();
+              response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            }
+          }
           long t = System.nanoTime() - t0;
           int status = response.statusCode();
-          if (status >= 200 && status < 300) {
+          if (status / 100 == 2) {
             record(t);
           } else {
             error(request.method() + " " + request.uri() + " -> HTTP " + status + ": "
