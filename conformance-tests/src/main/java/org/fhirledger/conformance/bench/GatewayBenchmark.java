@@ -339,10 +339,11 @@ public final class GatewayBenchmark {
         : ratio >= workload.target ? "meets target" : "MISSES target";
     String target = workload.hasTarget() ? String.format(Locale.ROOT, "%.2f", workload.target) : "none";
     line(String.format(Locale.ROOT,
-        "gateway/direct throughput%s: **%.2f** (per round %s; min %.2f, max %.2f); %s: %s; "
+        "gateway/direct throughput%s: **%.2f** (per round %s; min %.2f, max %.2f); %s; "
             + "p50 %+.1f ms, p99 %+.1f ms through the gateway",
         workload.hasTarget() ? "" : " (" + workload.label + ", not issue #4's)", ratio, String.join(" ", pairRatios),
-        minPair, maxPair, workload.hasTarget() ? "target >= " + target : "no target", verdict,
+        minPair, maxPair, workload.hasTarget() ? "target >= " + target + ": " + verdict
+            : valid ? verdict : "no target: " + verdict,
         pooledPercentile(g, 0.50) - pooledPercentile(d, 0.50), pooledPercentile(g, 0.99) - pooledPercentile(d, 0.99)));
     line("");
     String label = workload.hasTarget() ? workload.label
