@@ -2,25 +2,20 @@ package org.fhirledger.ledger;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.fhirledger.ledger.LedgerStorage.Batch;
-import org.fhirledger.ledger.LedgerStorage.TileWrite;
 import org.fhirledger.ledger.LedgerStorage.WriterState;
-import org.fhirledger.ledger.merkle.HashSource;
 import org.fhirledger.ledger.merkle.MerkleProofs;
 import org.fhirledger.ledger.merkle.ProofVerifier;
 import org.fhirledger.ledger.merkle.Rfc6962;
 import org.fhirledger.ledger.note.Checkpoints;
 import org.fhirledger.ledger.note.NoteSigner;
 import org.fhirledger.ledger.note.NoteVerifier;
-import org.fhirledger.ledger.tiles.Tiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -273,15 +268,15 @@ final class SequencingLedger implements Ledger, LedgerReplica {
       }
       return latest;
     }
-    RightEdge next = edge.copy();
-    List<TileWrite> tiles = new ArrayList<>();
+    List<byte[]> leaves = new ArrayList<>(entries.size());
     for (byte[] e : entries) {
-      next.append(Rfc6962.leafHash(e), tiles);
+      leaves.add(Rfc6962.leafHash(e));
     }
-    next.partialTilesSince(oldSize, tiles);
+    RightEdge.Extension ext = edge.extend(leaves);
+    RightEdge next = ext.edge();
     Checkpoint cp;
     try {
-      cp = signExtension(oldSize, next, tiles);
+      cp = signExtension(oldSize, ext);
     } catch (LedgerVerificationException | LedgerUnavailableException | RuntimeException e) {
       LedgerUnavailableException stopNow = new LedgerUnavailableException(
           "refusing to sign a checkpoint for batch [" + oldSize + ", " + next.size() + "): " + e.getMessage(), e);
@@ -289,7 +284,7 @@ final class SequencingLedger implements Ledger, LedgerReplica {
       fenced = stopNow;
       throw stopNow;
     }
-    Batch b = new Batch(epoch, oldSize, next.size(), entries, tiles, cp.signedNote());
+    Batch b = new Batch(epoch, oldSize, next.size(), entries, ext.tiles(), cp.signedNote());
     try {
       if (position == null) {
         storage.commitBatch(b);
@@ -312,55 +307,23 @@ final class SequencingLedger implements Ledger, LedgerReplica {
 
   /**
    * Signs the checkpoint for the extended tree only after checking, with an RFC 6962 consistency proof computed from
-   * the old right edge and this batch's tiles, that it extends the last signed checkpoint.
+   * the old right edge's compact range and the nodes this batch completed, that it extends the last signed
+   * checkpoint.
    */
-  private Checkpoint signExtension(long oldSize, RightEdge next, List<TileWrite> tiles)
+  private Checkpoint signExtension(long oldSize, RightEdge.Extension ext)
       throws LedgerVerificationException, LedgerUnavailableException {
     Checkpoint previous = latest;
     if (previous.size() != oldSize) {
       throw new LedgerVerificationException("the right edge is at size " + oldSize + " but the last checkpoint is at "
           + previous.size());
     }
-    HashSource source = batchSource(edge, oldSize, next.size(), tiles);
-    byte[] root = MerkleProofs.root(next.size(), source);
+    long newSize = ext.edge().size();
+    byte[] root = MerkleProofs.root(newSize, ext.nodes());
     if (oldSize > 0) {
-      List<byte[]> proof = MerkleProofs.consistencyProof(oldSize, next.size(), source);
-      ProofVerifier.verifyConsistency(oldSize, next.size(), previous.rootHash(), root, proof);
+      List<byte[]> proof = MerkleProofs.consistencyProof(oldSize, newSize, ext.nodes());
+      ProofVerifier.verifyConsistency(oldSize, newSize, previous.rootHash(), root, proof);
     }
-    return Checkpoints.sign(signer, next.size(), root);
-  }
-
-  /** Perfect-subtree hashes of the new tree from the tiles this batch writes, else from the old right edge. */
-  private static HashSource batchSource(RightEdge old, long oldSize, long newSize, List<TileWrite> tiles) {
-    Map<Long, byte[]> byTile = new HashMap<>();
-    for (TileWrite t : tiles) {
-      byTile.merge((t.index() << 6) | t.level(), t.hashes(), (a, b) -> a.length >= b.length ? a : b);
-    }
-    Map<Long, byte[]> memo = new HashMap<>();
-    return (level, index) -> {
-      // the root and the consistency proof share most nodes: hash each once
-      long key = (index << 6) | level;
-      byte[] known = memo.get(key);
-      if (known != null) {
-        return known;
-      }
-      int tileLevel = level / Tiles.HEIGHT;
-      int r = level % Tiles.HEIGHT;
-      long first = index << r;
-      long tileIndex = first >>> Tiles.HEIGHT;
-      int pos = (int) (first & (Tiles.WIDTH - 1));
-      byte[] t = byTile.get((tileIndex << 6) | tileLevel);
-      if (t == null && tileIndex == (Tiles.hashesAtLevel(tileLevel, oldSize) >>> Tiles.HEIGHT)) {
-        t = old.partialHashes(tileLevel);
-      }
-      if (t == null || (pos + (1 << r)) * Rfc6962.HASH_SIZE > t.length) {
-        throw new IllegalStateException("node (" + level + ", " + index + ") is neither in this batch's tiles nor on "
-            + "the old right edge (" + oldSize + " -> " + newSize + ")");
-      }
-      byte[] h = Rfc6962.perfectRoot(t, pos * Rfc6962.HASH_SIZE, 1 << r);
-      memo.put(key, h);
-      return h;
-    };
+    return Checkpoints.sign(signer, newSize, root);
   }
 
   /** After a failed commit, learns from storage whether it committed; returns false if storage is still down. */

@@ -277,6 +277,78 @@ abstract class LedgerContractTest {
     }
   }
 
+  /**
+   * A batch that fails to commit completes tile 0 (entries 250..259); the next batch puts other entries at the
+   * same indices. Nothing hashed for the failed batch may reach a later root, tile or checkpoint.
+   */
+  @Test
+  void append_afterACommitFailed_treeHoldsOnlyWhatWasCommitted() throws Exception {
+    List<byte[]> committed = appendAroundAFailedCommit(FailingCommitStorage.Failure.BEFORE_COMMIT);
+    assertEquals(260, committed.size());
+    assertArrayEquals(entry(250), committed.get(250));
+  }
+
+  /** The failed batch did land: the writer must learn that from storage and continue after it. */
+  @Test
+  void append_afterACommitLandedButReportedFailed_continuesAfterIt() throws Exception {
+    List<byte[]> committed = appendAroundAFailedCommit(FailingCommitStorage.Failure.AFTER_COMMIT);
+    assertEquals(270, committed.size());
+    assertArrayEquals(bytes("lost 0"), committed.get(250));
+    assertArrayEquals(entry(250), committed.get(260));
+  }
+
+  /** Appends 250 entries, a batch of 10 that fails as told, then 10 more; returns the entries the log holds. */
+  private List<byte[]> appendAroundAFailedCommit(FailingCommitStorage.Failure failure) throws Exception {
+    FailingCommitStorage storage = new FailingCommitStorage(
+        JdbcLedgerStorage.open(TestDatabase.dataSource(url), CLOCK));
+    // batches of exactly 10: the failed batch is one batch, and so is the one after it
+    LedgerOptions tens = LedgerOptions.defaults().withClock(CLOCK).withMaxBatchSize(10)
+        .withMaxBatchDelay(Duration.ofSeconds(10));
+    ReferenceTree ref = new ReferenceTree();
+    List<byte[]> log;
+    try (Ledger ledger = Ledgers.open(storage, signer, tens)) {
+      appendConcurrently(ledger, 250);
+      storage.failNextCommit(failure);
+      List<CompletableFuture<AppendResult>> lost = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        lost.add(ledger.appendAsync(bytes("lost " + i)));
+      }
+      for (CompletableFuture<AppendResult> f : lost) {
+        ExecutionException e = assertThrows(ExecutionException.class, f::get);
+        assertInstanceOf(LedgerUnavailableException.class, e.getCause());
+      }
+      List<CompletableFuture<AppendResult>> next = new ArrayList<>();
+      for (int i = 250; i < 260; i++) {
+        next.add(ledger.appendAsync(entry(i)));
+      }
+      Checkpoint last = null;
+      for (CompletableFuture<AppendResult> f : next) {
+        last = f.get().checkpoint();
+      }
+      log = new ArrayList<>();
+      for (LedgerEntry e : ledger.entries(0, last.size())) {
+        log.add(e.data());
+        ref.add(e.data());
+      }
+      assertArrayEquals(ref.root(ref.size()), last.rootHash(), "root of what the log holds");
+      for (LedgerEntry e : ledger.entries(240, last.size())) {
+        new LogVerifier(ledger.verifier()).verifyInclusion(last, e.data(), ledger.inclusionProof(e.index(),
+            last.size()));
+      }
+    }
+    verifyWholeLog();
+    try (Ledger again = open()) {
+      AppendResult r = again.append(entry(999));
+      ref.add(entry(999));
+      assertArrayEquals(ref.root(ref.size()), r.checkpoint().rootHash());
+    }
+    return log;
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
   @Test
   void append_afterClose_fails() throws Exception {
     Ledger ledger = open();
