@@ -24,7 +24,7 @@ import org.fhirledger.ledger.entry.PatientSecretStore;
  * read that found the erased secret started before the delete, so once {@link #erase} has returned no instance
  * hands out the erased secret again.
  */
-final class CachingPatientSecretStore implements PatientSecretStore {
+final class CachingPatientSecretStore implements PatientSecretStore, AutoCloseable {
 
   private record Cached(byte[] secret, long readStartNanos) {}
 
@@ -118,6 +118,14 @@ final class CachingPatientSecretStore implements PatientSecretStore {
       awaitOtherCaches();
     }
     return existed[0];
+  }
+
+  /** Closes the store it caches, when that holds connections (a pooled database store); the cache is not used after. */
+  @Override
+  public void close() throws Exception {
+    if (delegate instanceof AutoCloseable closeable) {
+      closeable.close();
+    }
   }
 
   /** Waits until every secret another process may have read before the delete has expired from its cache. */

@@ -36,6 +36,8 @@ class LedgerConfiguration {
 
   /** How long a starting instance waits for its own lock (a survivor may be settling its previous run). */
   private static final java.time.Duration INSTANCE_LOCK_WAIT = java.time.Duration.ofSeconds(60);
+  /** Connections the H2 secret store keeps open: about one per request thread that may meet a new patient. */
+  private static final int SECRET_CONNECTIONS = 8;
 
   @Bean
   Clock clock() {
@@ -118,17 +120,22 @@ class LedgerConfiguration {
     return RaftTls.load(tls.keyFile(), tls.certFile(), tls.memberCerts());
   }
 
-  @Bean
+  /**
+   * Patients' pseudonym secrets, cached; in the ledger's H2 file through a few pooled connections (closed with the
+   * gateway, so a gateway started again on the same data dir opens a fresh pool), or in the shared database.
+   */
+  @Bean(destroyMethod = "close")
   PatientSecretStore patientSecretStore(GatewayProperties properties, Clock clock, Ledger ledger,
       SharedLedgerInstance shared) throws LedgerUnavailableException, java.io.IOException {
     if (shared.shared()) {
       // One secret per patient for all instances (insert-if-absent on the primary key); a bounded cache lifetime so
-      // that an erasure through any instance is seen by all (see CachingPatientSecretStore).
+      // that an erasure through any instance is seen by all (see CachingPatientSecretStore). A connection per call:
+      // the database is a server that may restart under a pool.
       return new CachingPatientSecretStore(JdbcPatientSecretStore.open(shared.dataSource(), clock, new SecureRandom()),
           100_000, properties.ledger().sharedPostgres().secretCacheTtl());
     }
-    return new CachingPatientSecretStore(
-        JdbcPatientSecretStore.open(JdbcLedgerStorage.h2(ledgerDir(properties)), clock, new SecureRandom()), 100_000);
+    return new CachingPatientSecretStore(JdbcPatientSecretStore.openPooled(JdbcLedgerStorage.h2(ledgerDir(properties)),
+        clock, new SecureRandom(), SECRET_CONNECTIONS), 100_000);
   }
 
   /**

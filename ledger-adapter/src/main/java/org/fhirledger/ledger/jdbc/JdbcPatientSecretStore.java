@@ -16,24 +16,51 @@ import org.fhirledger.ledger.entry.PatientSecretStore;
 /**
  * {@link PatientSecretStore} in the table {@code ledger_patient_secret} of the ledger's database (off the ledger
  * itself: rows can be deleted, which is the point). Thread-safe; each call is its own transaction.
+ *
+ * <p>Opened with {@link #openPooled}, it keeps its connections between calls (a new H2 session per lookup and per
+ * insert showed in the gateway's profile) until {@link #close}; opened with {@link #open}, every call has a
+ * connection of its own, and {@link #close} does nothing.
  */
-public final class JdbcPatientSecretStore implements PatientSecretStore {
+public final class JdbcPatientSecretStore implements PatientSecretStore, AutoCloseable {
   private final DataSource dataSource;
+  private final ConnectionPool pool;
   private final Clock clock;
   private final SecureRandom random;
 
-  private JdbcPatientSecretStore(DataSource dataSource, Clock clock, SecureRandom random) {
+  private JdbcPatientSecretStore(DataSource dataSource, ConnectionPool pool, Clock clock, SecureRandom random) {
     this.dataSource = dataSource;
+    this.pool = pool;
     this.clock = clock;
     this.random = random;
   }
 
-  /** Opens the store, migrating the ledger schema if needed. */
+  /** Opens the store, migrating the ledger schema if needed; a connection per call. */
   public static JdbcPatientSecretStore open(DataSource dataSource, Clock clock, SecureRandom random)
       throws LedgerUnavailableException {
     Objects.requireNonNull(dataSource, "dataSource");
     Migrations.migrate(dataSource);
-    return new JdbcPatientSecretStore(dataSource, Objects.requireNonNull(clock), Objects.requireNonNull(random));
+    return new JdbcPatientSecretStore(dataSource, null, Objects.requireNonNull(clock), Objects.requireNonNull(random));
+  }
+
+  /**
+   * Opens the store, migrating the ledger schema if needed, keeping up to {@code maxIdle} connections open between
+   * calls. Meant for a database in this process (H2): a pooled connection that fails is dropped, not retried, so
+   * against a server that restarts each stale connection would fail one call. {@link #close} it when done.
+   */
+  public static JdbcPatientSecretStore openPooled(DataSource dataSource, Clock clock, SecureRandom random,
+      int maxIdle) throws LedgerUnavailableException {
+    Objects.requireNonNull(dataSource, "dataSource");
+    Migrations.migrate(dataSource);
+    return new JdbcPatientSecretStore(dataSource, new ConnectionPool(dataSource, maxIdle),
+        Objects.requireNonNull(clock), Objects.requireNonNull(random));
+  }
+
+  /** Closes the pooled connections (those in use as they come back); later calls fail. Idempotent. */
+  @Override
+  public void close() {
+    if (pool != null) {
+      pool.close();
+    }
   }
 
   @Override
@@ -45,12 +72,18 @@ public final class JdbcPatientSecretStore implements PatientSecretStore {
     }
     byte[] secret = new byte[32];
     random.nextBytes(secret);
-    try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-        "INSERT INTO ledger_patient_secret (patient_ref, secret, created_at) VALUES (?, ?, ?)")) {
-      ps.setString(1, patientReference);
-      ps.setBytes(2, secret);
-      ps.setTimestamp(3, Timestamp.from(clock.instant()));
-      ps.executeUpdate();
+    Connection c = null;
+    boolean healthy = false;
+    try {
+      c = connection();
+      try (PreparedStatement ps = c.prepareStatement(
+          "INSERT INTO ledger_patient_secret (patient_ref, secret, created_at) VALUES (?, ?, ?)")) {
+        ps.setString(1, patientReference);
+        ps.setBytes(2, secret);
+        ps.setTimestamp(3, Timestamp.from(clock.instant()));
+        ps.executeUpdate();
+      }
+      healthy = true;
       return secret;
     } catch (SQLException e) {
       // Another thread or process created it first: use theirs, so a patient has exactly one live secret.
@@ -59,32 +92,70 @@ public final class JdbcPatientSecretStore implements PatientSecretStore {
         return raced.get();
       }
       throw new LedgerUnavailableException("cannot store a patient secret: " + e.getMessage(), e);
+    } finally {
+      release(c, healthy);
     }
   }
 
   @Override
   public Optional<byte[]> existingSecret(String patientReference) throws LedgerUnavailableException {
     check(patientReference);
-    try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-        "SELECT secret FROM ledger_patient_secret WHERE patient_ref = ?")) {
-      ps.setString(1, patientReference);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(rs.getBytes(1)) : Optional.empty();
+    Connection c = null;
+    boolean healthy = false;
+    try {
+      c = connection();
+      Optional<byte[]> found;
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT secret FROM ledger_patient_secret WHERE patient_ref = ?")) {
+        ps.setString(1, patientReference);
+        try (ResultSet rs = ps.executeQuery()) {
+          found = rs.next() ? Optional.of(rs.getBytes(1)) : Optional.empty();
+        }
       }
+      healthy = true;
+      return found;
     } catch (SQLException e) {
       throw new LedgerUnavailableException("cannot read patient secrets: " + e.getMessage(), e);
+    } finally {
+      release(c, healthy);
     }
   }
 
   @Override
   public boolean erase(String patientReference) throws LedgerUnavailableException {
     check(patientReference);
-    try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-        "DELETE FROM ledger_patient_secret WHERE patient_ref = ?")) {
-      ps.setString(1, patientReference);
-      return ps.executeUpdate() > 0;
+    Connection c = null;
+    boolean healthy = false;
+    try {
+      c = connection();
+      boolean deleted;
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM ledger_patient_secret WHERE patient_ref = ?")) {
+        ps.setString(1, patientReference);
+        deleted = ps.executeUpdate() > 0;
+      }
+      healthy = true;
+      return deleted;
     } catch (SQLException e) {
       throw new LedgerUnavailableException("cannot erase a patient secret: " + e.getMessage(), e);
+    } finally {
+      release(c, healthy);
+    }
+  }
+
+  /** A connection in auto-commit mode: the pool's, or a new one. */
+  private Connection connection() throws SQLException {
+    return pool != null ? pool.borrow() : dataSource.getConnection();
+  }
+
+  /** Gives a connection back to the pool (a failed one is closed instead), or closes an unpooled one. */
+  private void release(Connection c, boolean healthy) {
+    if (c == null) {
+      return;
+    }
+    if (pool != null) {
+      pool.giveBack(c, healthy);
+    } else {
+      ConnectionPool.closeQuietly(c);
     }
   }
 
