@@ -47,7 +47,7 @@ public final class WriteValidation {
   private static final int HEADER_MAX_ISSUES = 10;
   private static final int HEADER_MAX_MESSAGE = 160;
 
-  /** User-data key of the OperationOutcome of an accepted write's issues. */
+  /** User-data key of the findings of an accepted write ({@link Reported}). */
   private static final String REPORTED_KEY = WriteValidation.class.getName() + ".reported";
 
   private final ValidationProperties properties;
@@ -233,8 +233,9 @@ public final class WriteValidation {
     }
     if (!reported.isEmpty()) {
       request.getResponse().addHeader(HEADER, findingsSummary(reported));
-      request.getUserData().put(REPORTED_KEY, findingsOutcome(reported,
-          "Accepted, with the validation issues listed here"));
+      // Kept as findings: the OperationOutcome is built only for a client that asks for it (outcomeAnswer), as
+      // building its narrative costs a new XHTML parser.
+      request.getUserData().put(REPORTED_KEY, new Reported(List.copyOf(reported)));
     }
   }
 
@@ -250,10 +251,11 @@ public final class WriteValidation {
    */
   public static Optional<Answer> outcomeAnswer(RequestDetails request, byte[] body, String contentType,
       String location) {
-    OperationOutcome issues = (OperationOutcome) request.getUserData().get(REPORTED_KEY);
-    if (issues == null || !prefersOutcome(request.getHeaders(Constants.HEADER_PREFER))) {
+    if (!(request.getUserData().get(REPORTED_KEY) instanceof Reported reported)
+        || !prefersOutcome(request.getHeaders(Constants.HEADER_PREFER))) {
       return Optional.empty();
     }
+    OperationOutcome issues = findingsOutcome(reported.findings(), "Accepted, with the validation issues listed here");
     FhirContext fhir = FhirContext.forR4Cached();
     EncodingEnum encoding = EncodingEnum.forContentType(contentType);
     if (encoding != EncodingEnum.XML) {
@@ -341,6 +343,8 @@ public final class WriteValidation {
     return outcome;
   }
 
+  private static final java.util.regex.Pattern NOT_PRINTABLE_ASCII = java.util.regex.Pattern.compile("[^\\x20-\\x7e]");
+
   private static final java.util.Comparator<Finding> ERRORS_FIRST =
       (a, b) -> Boolean.compare(b.issue().severity().isError(), a.issue().severity().isError());
 
@@ -366,7 +370,7 @@ public final class WriteValidation {
     if (findings.size() > HEADER_MAX_ISSUES) {
       sb.append("; ...");
     }
-    return sb.toString().replaceAll("[^\\x20-\\x7e]", "?");
+    return NOT_PRINTABLE_ASCII.matcher(sb).replaceAll("?");
   }
 
   private static String body(RequestDetails request) {
@@ -382,4 +386,7 @@ public final class WriteValidation {
   private record Checked(ValidationMode mode, List<ValidationIssue> issues, String entry) {}
 
   private record Finding(ValidationIssue issue, String entry) {}
+
+  /** The findings of an accepted write, kept on the request until its answer is written. */
+  private record Reported(List<Finding> findings) {}
 }
