@@ -47,6 +47,11 @@ public final class GatewayBenchmark {
     Target(String label) {
       this.label = label;
     }
+
+    /** This target's FHIR base: {@code direct} (the EHR's) or {@code gateway}. */
+    URI base(URI direct, URI gateway) {
+      return this == DIRECT ? direct : gateway;
+    }
   }
 
   private record Measured(int round, Target target, LoadGenerator.Round result, CpuMeter.Usage cpu, String load,
@@ -172,7 +177,7 @@ public final class GatewayBenchmark {
     SplittableRandom rnd = new SplittableRandom(42);
     for (Workload w : exercisedWorkloads()) {
       for (Target t : Target.values()) {
-        URI base = t == Target.DIRECT ? direct : gateway;
+        URI base = t.base(direct, gateway);
         for (int seq = 0; seq < 2; seq++) {
           var request = w.request(base, seed, seq, rnd, options.requestTimeout);
           HttpResponse<String> r = smokeSend(http, request, t == Target.GATEWAY ? direct : null);
@@ -231,7 +236,7 @@ public final class GatewayBenchmark {
           if (System.nanoTime() >= end) {
             break outer;
           }
-          LoadGenerator.Round r = load.run(t, t == Target.DIRECT ? direct : gateway, w, options.concurrency, slice,
+          LoadGenerator.Round r = load.run(t, t.base(direct, gateway), w, options.concurrency, slice,
               options.maxRequestsPerRound);
           requireServersAlive();
           errors += r.errors();
@@ -249,7 +254,7 @@ public final class GatewayBenchmark {
     System.out.println("=== " + workload.label + ": " + workload.description + " ===");
     if (!options.warmup.isZero()) {
       for (Target t : Target.values()) {
-        LoadGenerator.Round r = load.run(t, t == Target.DIRECT ? direct : gateway, workload, options.concurrency,
+        LoadGenerator.Round r = load.run(t, t.base(direct, gateway), workload, options.concurrency,
             options.warmup, options.maxRequestsPerRound);
         System.out.printf(Locale.ROOT, "  warm-up %-7s %8.1f req/s  (%d errors; discarded)%n", t.label,
             r.throughput(), r.errors());
@@ -268,7 +273,7 @@ public final class GatewayBenchmark {
         // Counted outside the CPU window, straight from the EHR.
         long provenanceBefore = workload.storesOneProvenancePerRequest() ? provenanceCount(http, direct) : -1;
         CpuMeter.Snapshot before = cpu.snapshot();
-        LoadGenerator.Round r = load.run(t, t == Target.DIRECT ? direct : gateway, workload, options.concurrency,
+        LoadGenerator.Round r = load.run(t, t.base(direct, gateway), workload, options.concurrency,
             options.roundDuration, options.maxRequestsPerRound);
         CpuMeter.Usage used = CpuMeter.between(before, cpu.snapshot());
         requireServersAlive();

@@ -72,18 +72,16 @@ public final class JdbcPatientSecretStore implements PatientSecretStore, AutoClo
     }
     byte[] secret = new byte[32];
     random.nextBytes(secret);
-    Connection c = null;
-    boolean healthy = false;
     try {
-      c = connection();
-      try (PreparedStatement ps = c.prepareStatement(
-          "INSERT INTO ledger_patient_secret (patient_ref, secret, created_at) VALUES (?, ?, ?)")) {
-        ps.setString(1, patientReference);
-        ps.setBytes(2, secret);
-        ps.setTimestamp(3, Timestamp.from(clock.instant()));
-        ps.executeUpdate();
-      }
-      healthy = true;
+      withConnection(c -> {
+        try (PreparedStatement ps = c.prepareStatement(
+            "INSERT INTO ledger_patient_secret (patient_ref, secret, created_at) VALUES (?, ?, ?)")) {
+          ps.setString(1, patientReference);
+          ps.setBytes(2, secret);
+          ps.setTimestamp(3, Timestamp.from(clock.instant()));
+          return ps.executeUpdate();
+        }
+      });
       return secret;
     } catch (SQLException e) {
       // Another thread or process created it first: use theirs, so a patient has exactly one live secret.
@@ -92,70 +90,63 @@ public final class JdbcPatientSecretStore implements PatientSecretStore, AutoClo
         return raced.get();
       }
       throw new LedgerUnavailableException("cannot store a patient secret: " + e.getMessage(), e);
-    } finally {
-      release(c, healthy);
     }
   }
 
   @Override
   public Optional<byte[]> existingSecret(String patientReference) throws LedgerUnavailableException {
     check(patientReference);
-    Connection c = null;
-    boolean healthy = false;
     try {
-      c = connection();
-      Optional<byte[]> found;
-      try (PreparedStatement ps = c.prepareStatement(
-          "SELECT secret FROM ledger_patient_secret WHERE patient_ref = ?")) {
-        ps.setString(1, patientReference);
-        try (ResultSet rs = ps.executeQuery()) {
-          found = rs.next() ? Optional.of(rs.getBytes(1)) : Optional.empty();
+      return withConnection(c -> {
+        try (PreparedStatement ps = c.prepareStatement(
+            "SELECT secret FROM ledger_patient_secret WHERE patient_ref = ?")) {
+          ps.setString(1, patientReference);
+          try (ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? Optional.of(rs.getBytes(1)) : Optional.<byte[]>empty();
+          }
         }
-      }
-      healthy = true;
-      return found;
+      });
     } catch (SQLException e) {
       throw new LedgerUnavailableException("cannot read patient secrets: " + e.getMessage(), e);
-    } finally {
-      release(c, healthy);
     }
   }
 
   @Override
   public boolean erase(String patientReference) throws LedgerUnavailableException {
     check(patientReference);
-    Connection c = null;
-    boolean healthy = false;
     try {
-      c = connection();
-      boolean deleted;
-      try (PreparedStatement ps = c.prepareStatement("DELETE FROM ledger_patient_secret WHERE patient_ref = ?")) {
-        ps.setString(1, patientReference);
-        deleted = ps.executeUpdate() > 0;
-      }
-      healthy = true;
-      return deleted;
+      return withConnection(c -> {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM ledger_patient_secret WHERE patient_ref = ?")) {
+          ps.setString(1, patientReference);
+          return ps.executeUpdate() > 0;
+        }
+      });
     } catch (SQLException e) {
       throw new LedgerUnavailableException("cannot erase a patient secret: " + e.getMessage(), e);
+    }
+  }
+
+  private interface SqlWork<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  /**
+   * Runs {@code work} on a connection in auto-commit mode (the pool's, or a new one), then gives it back to the pool
+   * (closed instead if the work failed) or closes it.
+   */
+  private <T> T withConnection(SqlWork<T> work) throws SQLException {
+    Connection c = pool != null ? pool.borrow() : dataSource.getConnection();
+    boolean healthy = false;
+    try {
+      T result = work.run(c);
+      healthy = true;
+      return result;
     } finally {
-      release(c, healthy);
-    }
-  }
-
-  /** A connection in auto-commit mode: the pool's, or a new one. */
-  private Connection connection() throws SQLException {
-    return pool != null ? pool.borrow() : dataSource.getConnection();
-  }
-
-  /** Gives a connection back to the pool (a failed one is closed instead), or closes an unpooled one. */
-  private void release(Connection c, boolean healthy) {
-    if (c == null) {
-      return;
-    }
-    if (pool != null) {
-      pool.giveBack(c, healthy);
-    } else {
-      ConnectionPool.closeQuietly(c);
+      if (pool != null) {
+        pool.giveBack(c, healthy);
+      } else {
+        ConnectionPool.closeQuietly(c);
+      }
     }
   }
 
